@@ -1,0 +1,38 @@
+"""AWS Lambda entry point for Kinesis: `processor.handler.handler`.
+
+Configuration, rules and clients are built on the first invocation of a container and reused;
+a bad configuration fails that first invocation with a message naming the setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processor.app import App
+from processor.log import configure_logging
+from processor.settings import load_settings
+
+_app: App | None = None
+
+
+def get_app() -> App:
+    global _app
+    if _app is None:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        _app = App.from_settings(settings)
+    return _app
+
+
+def reset() -> None:
+    """Forget the cached App (tests and the demo change the environment between runs)."""
+    global _app
+    _app = None
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Kinesis batch in; `{"batchItemFailures": [...]}` out, listing exactly the records to retry."""
+    app = get_app()
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        return app.process_kinesis(event, lambda: context.get_remaining_time_in_millis() / 1000.0)
+    return app.process_kinesis(event, lambda: float("inf"))

@@ -1,0 +1,116 @@
+"""Value objects that the stages exchange: frozen, typed, never dicts with agreed keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One CloudTrail event and a handle back to the input item it came from.
+
+    `item_id` is what a retry is keyed on: the Kinesis sequence number, or `s3://bucket/key`
+    for a log file. `index` tells records of one item apart (KPL, CloudWatch Logs, log files).
+    """
+
+    event: dict[str, Any]
+    item_id: str
+    index: int = 0
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRef:
+    """What an alert says about the rule that matched it."""
+
+    id: str
+    expression: str
+    origin: str  # the setting it came from: RULES, USE_DEFAULT_RULES, EVENTS_TO_TRACK, ...
+    title: str = ""
+    severity: str = "medium"
+
+
+class DestinationKind(StrEnum):
+    SLACK_APP = "slack_app"
+    SLACK_WEBHOOK = "slack_webhook"
+    SNS = "sns"
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where one alert goes. `target` is a channel id, a webhook URL or a topic ARN."""
+
+    kind: DestinationKind
+    target: str
+
+    @property
+    def key(self) -> str:
+        """A stable, secret-free name: webhook URLs are secrets, so only their hash is shown."""
+        if self.kind is DestinationKind.SLACK_WEBHOOK:
+            import hashlib
+
+            return f"slack_webhook:{hashlib.sha256(self.target.encode()).hexdigest()[:12]}"
+        return f"{self.kind.value}:{self.target}"
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    """A rendered Slack message: fallback text plus Block Kit blocks."""
+
+    text: str
+    blocks: tuple[dict[str, Any], ...]
+
+    def payload(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": list(self.blocks)}
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A record that matched a rule, where it goes, and what will be sent."""
+
+    record: Record
+    rule: RuleRef
+    account_id: str
+    destinations: tuple[Destination, ...]
+    slack: SlackMessage | None
+    sns: dict[str, Any] | None
+
+    @property
+    def event_id(self) -> str:
+        return str(self.record.event.get("eventID") or f"{self.record.item_id}#{self.record.index}")
+
+
+class Status(StrEnum):
+    DELIVERED = "delivered"
+    DUPLICATE = "duplicate"  # delivered earlier (retry), not sent again
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    """The result of sending one alert to one destination."""
+
+    alert: Alert
+    destination: Destination
+    status: Status
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFailure:
+    """A rule raised while being evaluated on one event; the other rules still ran."""
+
+    rule: RuleRef
+    error: str
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the rules decided for one event."""
+
+    matched: RuleRef | None = None
+    ignored_by: RuleRef | None = None
+    failures: tuple[RuleFailure, ...] = field(default_factory=tuple)

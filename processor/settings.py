@@ -1,0 +1,188 @@
+"""One typed Settings object, read once from the environment and validated up front.
+
+The names are the reference module's, so its users can switch without renaming anything. Every
+problem is a `ConfigError` naming the setting, raised at cold start rather than on the first alert.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from processor.errors import ConfigError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_FUNCTION_NAME = "trailalert"
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+_LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRoute:
+    """Events from these accounts go to `target` (a channel id, webhook URL or topic ARN)."""
+
+    accounts: frozenset[str]
+    target: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an entry point needs to know, validated. Secrets are excluded from repr."""
+
+    rules: str | None = None
+    ignore_rules: str | None = None
+    rules_separator: str = ","
+    use_default_rules: bool = True
+    events_to_track: str | None = None
+    function_name: str = DEFAULT_FUNCTION_NAME
+    rule_evaluation_errors_to_slack: bool = True
+    log_level: str = "INFO"
+
+    slack_bot_token: str | None = field(default=None, repr=False)
+    default_slack_channel_id: str | None = None
+    slack_app_configuration: tuple[AccountRoute, ...] = ()
+    hook_url: str | None = field(default=None, repr=False)
+    configuration: tuple[AccountRoute, ...] = field(default=(), repr=False)
+    default_sns_topic_arn: str | None = None
+    sns_configuration: tuple[AccountRoute, ...] = ()
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+
+    dynamodb_table_name: str | None = None
+    dynamodb_time_to_live: int = 900
+
+    @property
+    def uses_slack_app(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    @property
+    def uses_webhook(self) -> bool:
+        """The reference prefers the Slack app when both are set; so do we."""
+        return bool(self.hook_url) and not self.uses_slack_app
+
+    @property
+    def uses_sns(self) -> bool:
+        return bool(self.default_sns_topic_arn or self.sns_configuration)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings from environment variables; `overrides` (CLI flags) win over the environment."""
+    env = os.environ if environ is None else environ
+
+    def text(name: str) -> str | None:
+        value = env.get(name)
+        return value if value not in (None, "") else None
+
+    values: dict[str, Any] = {
+        "rules": text("RULES"),
+        "ignore_rules": text("IGNORE_RULES"),
+        "rules_separator": env.get("RULES_SEPARATOR") or ",",
+        "use_default_rules": _boolean(env, "USE_DEFAULT_RULES", True),
+        "events_to_track": text("EVENTS_TO_TRACK"),
+        "function_name": text("FUNCTION_NAME") or text("AWS_LAMBDA_FUNCTION_NAME") or DEFAULT_FUNCTION_NAME,
+        "rule_evaluation_errors_to_slack": _boolean(env, "RULE_EVALUATION_ERRORS_TO_SLACK", True),
+        "log_level": (text("LOG_LEVEL") or "INFO").upper(),
+        "slack_bot_token": text("SLACK_BOT_TOKEN"),
+        "default_slack_channel_id": text("DEFAULT_SLACK_CHANNEL_ID"),
+        "slack_app_configuration": _routes(env, "SLACK_APP_CONFIGURATION", "slack_channel_id"),
+        "hook_url": text("HOOK_URL"),
+        "configuration": _routes(env, "CONFIGURATION", "slack_hook_url"),
+        "default_sns_topic_arn": text("DEFAULT_SNS_TOPIC_ARN"),
+        "sns_configuration": _routes(env, "SNS_CONFIGURATION", "sns_topic_arn"),
+        "slack_api_url": _slack_api_url(text("SLACK_API_URL")),
+        "dynamodb_table_name": text("DYNAMODB_TABLE_NAME"),
+        "dynamodb_time_to_live": _positive_int(env, "DYNAMODB_TIME_TO_LIVE", 900),
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**values)
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    """Cross-setting checks: each failure names the setting a user has to fix."""
+    if settings.log_level not in _LOG_LEVELS:
+        raise ConfigError("LOG_LEVEL", f"{settings.log_level!r} is not one of {sorted(_LOG_LEVELS)}")
+    if settings.uses_slack_app and not settings.default_slack_channel_id:
+        raise ConfigError("DEFAULT_SLACK_CHANNEL_ID", "must be set when SLACK_BOT_TOKEN is set")
+    if settings.slack_app_configuration and not settings.uses_slack_app:
+        raise ConfigError("SLACK_APP_CONFIGURATION", "needs SLACK_BOT_TOKEN")
+    if settings.configuration and not settings.hook_url:
+        raise ConfigError("CONFIGURATION", "needs HOOK_URL (the default webhook for other accounts)")
+    if settings.hook_url and not settings.hook_url.startswith(("https://", "http://")):
+        raise ConfigError("HOOK_URL", "must be an http(s) URL")
+    for route in settings.configuration:
+        if not route.target.startswith(("https://", "http://")):
+            raise ConfigError("CONFIGURATION", "every slack_hook_url must be an http(s) URL")
+    for name, arn in [("DEFAULT_SNS_TOPIC_ARN", settings.default_sns_topic_arn)] + [
+        ("SNS_CONFIGURATION", r.target) for r in settings.sns_configuration
+    ]:
+        if arn is not None and not (arn.startswith("arn:") and arn.count(":") >= 5):
+            raise ConfigError(name, f"{arn!r} is not an SNS topic ARN")
+    if not (settings.uses_slack_app or settings.hook_url or settings.uses_sns):
+        raise ConfigError(
+            "SLACK_BOT_TOKEN",
+            "no destination configured: set SLACK_BOT_TOKEN (Slack app), HOOK_URL (webhook) "
+            "or DEFAULT_SNS_TOPIC_ARN / SNS_CONFIGURATION (SNS)",
+        )
+
+
+def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(name, f"{raw!r} is not a boolean (use true or false)")
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"{raw!r} is not a whole number of seconds") from None
+    if value <= 0:
+        raise ConfigError(name, "must be greater than zero")
+    return value
+
+
+def _slack_api_url(raw: str | None) -> str:
+    if raw is None:
+        return DEFAULT_SLACK_API_URL
+    if not raw.startswith(("https://", "http://")):
+        raise ConfigError("SLACK_API_URL", f"{raw!r} is not an http(s) URL")
+    return raw if raw.endswith("/") else raw + "/"
+
+
+def _routes(env: Mapping[str, str], name: str, target_key: str) -> tuple[AccountRoute, ...]:
+    """Parse the reference's `[{"accounts": [...], "<target_key>": "..."}]` JSON lists."""
+    raw = env.get(name)
+    if raw is None or raw.strip() in ("", "null"):
+        return ()
+    try:
+        items = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(name, f"is not valid JSON: {exc}") from None
+    if not isinstance(items, list):
+        raise ConfigError(name, f'must be a JSON list of {{"accounts": [...], "{target_key}": "..."}}')
+    routes = []
+    for position, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ConfigError(name, f"item {position} is not an object")
+        accounts, target = item.get("accounts"), item.get(target_key)
+        if not isinstance(accounts, list) or not all(isinstance(a, str | int) for a in accounts):
+            raise ConfigError(name, f'item {position}: "accounts" must be a list of account ids')
+        if not isinstance(target, str) or not target:
+            raise ConfigError(name, f'item {position}: "{target_key}" must be a non-empty string')
+        routes.append(AccountRoute(frozenset(str(a) for a in accounts), target))
+    return tuple(routes)
