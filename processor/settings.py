@@ -17,6 +17,28 @@ from processor.errors import ConfigError
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_FUNCTION_NAME = "trailalert"
+
+# Every environment variable the processor reads. infra/ must set exactly these (a test checks it).
+ENVIRONMENT_VARIABLES: tuple[str, ...] = (
+    "RULES",
+    "IGNORE_RULES",
+    "RULES_SEPARATOR",
+    "USE_DEFAULT_RULES",
+    "EVENTS_TO_TRACK",
+    "FUNCTION_NAME",
+    "RULE_EVALUATION_ERRORS_TO_SLACK",
+    "LOG_LEVEL",
+    "SLACK_BOT_TOKEN",
+    "DEFAULT_SLACK_CHANNEL_ID",
+    "SLACK_APP_CONFIGURATION",
+    "HOOK_URL",
+    "CONFIGURATION",
+    "DEFAULT_SNS_TOPIC_ARN",
+    "SNS_CONFIGURATION",
+    "SLACK_API_URL",
+    "DYNAMODB_TABLE_NAME",
+    "DYNAMODB_TIME_TO_LIVE",
+)
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
