@@ -1,1 +1,18 @@
-"""trailalert CLI."""
+"""The `trailalert` command: a click group; each feature adds its commands explicitly below."""
+
+from __future__ import annotations
+
+import click
+
+from processor import __version__
+
+
+@click.group(name="trailalert")
+@click.version_option(__version__, prog_name="trailalert")
+def main() -> None:
+    """CloudTrail alerts to Slack and SNS: check rules, replay history, run the demo."""
+
+
+@main.group(name="rules")
+def rules_group() -> None:
+    """Validate and inspect the rules the processor would run."""
