@@ -1,0 +1,134 @@
+"""Slack Block Kit messages for matched events and for rule/decode failure notices.
+
+Limits from Slack's Block Kit reference: section text 3000, section field 2000, header plain_text 150,
+50 blocks per message. Budgets below stay under them whatever the event holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from processor.models import Record, RuleFailure, RuleRef, SlackMessage
+from processor.render.fields import MISSING, display, resolve_actor, truncate
+from processor.render.mrkdwn import bold, code, code_block, escape, plain
+
+SECTION_LIMIT = 3000
+FIELD_LIMIT = 2000
+HEADER_LIMIT = 150
+MAX_BLOCKS = 50
+FALLBACK_LIMIT = 300  # Slack allows 40,000; notifications and screen readers want one line
+VALUE_LIMIT = 300  # one field value: long user agents or IDs still leave a readable card
+EXPRESSION_LIMIT = 500
+
+# (event key, label) of the JSON documents shown in code blocks, in display order.
+PAYLOADS = (
+    ("requestParameters", "Request parameters"),
+    ("responseElements", "Response elements"),
+    ("additionalEventData", "Additional event data"),
+    ("serviceEventDetails", "Service event details"),
+)
+
+
+def render_slack(record: Record, rule: RuleRef, account_id: str) -> SlackMessage:
+    """The alert for one matched record: who did what, key facts, the rule, and the raw documents."""
+    event: Mapping[str, Any] = record.event if isinstance(record.event, Mapping) else {}
+    actor = resolve_actor(event)
+    event_name = event.get("eventName")
+    error_code = event.get("errorCode")
+    failed = error_code not in (None, "")
+
+    header = f"[{rule.severity}] {display(event_name)}" + (" failed" if failed else "")
+    summary = f"{code(actor, 600)} called {bold(event_name, 300)}"
+    if failed:
+        summary += f" but failed with {code(error_code, 300)}: {plain(event.get('errorMessage'), 1500)}"
+
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain_text(header, HEADER_LIMIT)},
+        _section(summary),
+        {"type": "section", "fields": _facts(event, rule, account_id)},
+        _context(f"Rule expression: {code(rule.expression, EXPRESSION_LIMIT)}"),
+    ]
+    for key, label in PAYLOADS:
+        if event.get(key) is not None:
+            blocks.append(_section(code_block(label, event[key], SECTION_LIMIT)))
+    source = f"Source: {code(record.item_id, 1000)}"
+    if record.index:
+        source += f" record {record.index}"
+    if record.source:
+        source += f" via {plain(record.source, 100)}"
+    blocks.append(_context(source))
+
+    fallback = f"[{rule.severity}] {actor} called {display(event_name)}"
+    if failed:
+        fallback += f" but failed with {display(error_code)}"
+    fallback += f" in {account_id or MISSING} (rule {rule.id})"
+    text = truncate(fallback, FALLBACK_LIMIT, escape=escape)
+    return SlackMessage(text=text, blocks=tuple(blocks[:MAX_BLOCKS]))
+
+
+def render_rule_failure(failure: RuleFailure, *, count: int, source: str) -> SlackMessage:
+    """A short notice that a rule keeps raising, so its author fixes it instead of missing alerts."""
+    rule = failure.rule
+    noun = "event" if count == 1 else "events"
+    fallback = (
+        f"Rule {rule.id} failed on {count} {noun} in the last interval: {failure.error}; "
+        f"sample eventID {failure.event_id}"
+    )
+    summary = (
+        f":warning: Rule {code(rule.id, 200)} failed on *{count}* {noun} in the last interval: "
+        f"{code(failure.error, 1000)}\nSample eventID {code(failure.event_id, 200)}"
+    )
+    details = (
+        f"Expression: {code(rule.expression, EXPRESSION_LIMIT)} · from {plain(rule.origin, 100)}"
+        f" · source {code(source, 300)}"
+    )
+    return SlackMessage(
+        text=truncate(fallback, FALLBACK_LIMIT, escape=escape),
+        blocks=(_section(summary), _context(details)),
+    )
+
+
+def render_decode_failure(reason: str, *, count: int, sample_item_id: str, source: str) -> SlackMessage:
+    """A short notice that input could not be decoded, so those events were never checked."""
+    noun = "record" if count == 1 else "records"
+    fallback = f"Could not decode {count} {noun} in the last interval: {reason}; sample item {sample_item_id}"
+    summary = (
+        f":warning: Could not decode *{count}* {noun} in the last interval: {code(reason, 1000)}\n"
+        f"Sample item {code(sample_item_id, 1000)}"
+    )
+    return SlackMessage(
+        text=truncate(fallback, FALLBACK_LIMIT, escape=escape),
+        blocks=(_section(summary), _context(f"Source: {code(source, 300)}")),
+    )
+
+
+def _facts(event: Mapping[str, Any], rule: RuleRef, account_id: str) -> list[dict[str, str]]:
+    """The short key facts as section fields (Slack allows 10, each up to 2000 characters)."""
+    rule_text = f"{code(rule.id, 300)} ({plain(rule.severity, 50)})"
+    if rule.title:
+        rule_text += f"\n{plain(rule.title, 300)}"
+    facts = [
+        ("Account", plain(account_id, VALUE_LIMIT)),
+        ("Region", plain(event.get("awsRegion"), VALUE_LIMIT)),
+        ("Event source", plain(event.get("eventSource"), VALUE_LIMIT)),
+        ("Source IP", code(event.get("sourceIPAddress"), VALUE_LIMIT)),
+        ("User agent", code(event.get("userAgent"), VALUE_LIMIT)),
+        ("Time", plain(event.get("eventTime"), VALUE_LIMIT)),
+        ("Event ID", code(event.get("eventID"), VALUE_LIMIT)),
+        ("Rule", rule_text),
+    ]
+    return [{"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in facts]
+
+
+def _plain_text(text: str, limit: int) -> dict[str, Any]:
+    """plain_text is never parsed for mentions or links, so it needs a length limit, not escaping."""
+    return {"type": "plain_text", "text": truncate(text, limit) or MISSING, "emoji": True}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}]}
