@@ -46,6 +46,7 @@ class SlackStandIn:
 
     def __post_init__(self) -> None:
         self._faults: deque[tuple[str | None, Fault]] = deque()
+        self._sticky: dict[str, int] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
@@ -94,11 +95,24 @@ class SlackStandIn:
             for _ in range(times):
                 self._faults.append((path, Fault(delay=seconds)))
 
+    def fail_matching(self, needle: str, status: int) -> None:
+        """Answer every request whose body contains `needle` with `status`, until `clear_faults()`."""
+        with self._lock:
+            self._sticky[needle] = status
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._sticky.clear()
+
     def posts_to(self, channel: str) -> list[Post]:
         return [p for p in self.posts if p.channel == channel]
 
-    def _next_fault(self, path: str) -> Fault | None:
+    def _next_fault(self, path: str, body: bytes = b"") -> Fault | None:
         with self._lock:
+            for needle, status in self._sticky.items():
+                if needle.encode() in body:
+                    return Fault(status)
             for index, (wanted, fault) in enumerate(self._faults):
                 if wanted is None or path.startswith(wanted):
                     del self._faults[index]
@@ -122,7 +136,7 @@ def _handler_for(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802 - stdlib naming
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             standin.requests.append(self.path)
-            fault = standin._next_fault(self.path)
+            fault = standin._next_fault(self.path, body)
             if fault and fault.delay:
                 time.sleep(fault.delay)
             if fault and fault.status != 200:
