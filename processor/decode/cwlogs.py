@@ -1,0 +1,85 @@
+"""CloudWatch Logs subscription payloads: gzip-compressed JSON wrapping CloudTrail records."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from processor.decode.jsonload import json_kind, load_json
+from processor.decode.result import PayloadBuilder
+from processor.decode.shapes import EVENTBRIDGE, single_record
+from processor.errors import DecodeError
+
+CWLOGS = "cwlogs"
+GZIP_MAGIC = b"\x1f\x8b"
+
+# A subscription payload is at most 1 MiB compressed and its messages come from PutLogEvents
+# batches of at most 1 MiB, so real payloads expand to a few MiB. The cap stops a hostile or
+# broken producer from exhausting the Lambda's memory with a gzip bomb.
+MAX_DECOMPRESSED = 32 * 1024 * 1024
+
+
+def is_gzip(data: bytes) -> bool:
+    return data[:2] == GZIP_MAGIC
+
+
+def gunzip(data: bytes) -> bytes:
+    """Decompress one gzip member, refusing corrupt, truncated or oversized data."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, MAX_DECOMPRESSED)
+    except zlib.error as exc:
+        raise DecodeError(f"gzip data is corrupt: {exc}") from None
+    if inflater.unconsumed_tail:
+        raise DecodeError(f"gzip data expands beyond {MAX_DECOMPRESSED} bytes")
+    if not inflater.eof:
+        raise DecodeError(f"gzip data is truncated: the stream ends after {len(data)} bytes")
+    if inflater.unused_data:  # a second gzip member: CloudWatch Logs never writes one
+        raise DecodeError(f"gzip data has {len(inflater.unused_data)} unexpected bytes after the stream")
+    return out
+
+
+def collect_cwlogs(data: bytes, out: PayloadBuilder, prefix: str = "", where: str = "") -> None:
+    """Add the records of a gzip CloudWatch Logs subscription payload to `out`.
+
+    CONTROL_MESSAGE payloads are counted in `out.skipped` and carry nothing: CloudWatch Logs
+    sends one when the subscription is created, to check that the destination is reachable.
+    A log event whose message is not a CloudTrail record fails alone (through `out.fail`).
+    Messages may be bare CloudTrail records (a trail's log group) or EventBridge envelopes
+    (a log group that an EventBridge rule writes to).
+    """
+    message = load_json(gunzip(data))
+    if not isinstance(message, dict) or "messageType" not in message:
+        what = "no 'messageType'" if isinstance(message, dict) else f"a JSON {json_kind(message)}"
+        raise DecodeError(f"gzip payload is not a CloudWatch Logs subscription message: it is {what}")
+    message_type = message["messageType"]
+    if message_type == "CONTROL_MESSAGE":
+        out.skipped += 1
+        return
+    if message_type != "DATA_MESSAGE":
+        raise DecodeError(f"CloudWatch Logs subscription message has unknown messageType {message_type!r}")
+    log_events = message.get("logEvents")
+    if not isinstance(log_events, list):
+        raise DecodeError("CloudWatch Logs DATA_MESSAGE has no 'logEvents' array")
+    plain, enveloped = prefix + CWLOGS, prefix + CWLOGS + "+" + EVENTBRIDGE
+    for i, log_event in enumerate(log_events):
+        try:
+            shape, record = single_record(load_json(_message_of(log_event)))
+        except DecodeError as exc:
+            out.fail(f"{where}{_name(i, log_event)}: {exc}")
+        else:
+            out.add(record, enveloped if shape == EVENTBRIDGE else plain)
+
+
+def _message_of(log_event: Any) -> str:
+    if not isinstance(log_event, dict):
+        raise DecodeError(f"is a JSON {json_kind(log_event)}, not an object")
+    text = log_event.get("message")
+    if not isinstance(text, str):
+        raise DecodeError("has no 'message' string")
+    return text
+
+
+def _name(i: int, log_event: Any) -> str:
+    event_id = log_event.get("id") if isinstance(log_event, dict) else None
+    return f"logEvent {i}" if event_id is None else f"logEvent {i} (id {event_id})"

@@ -1,0 +1,87 @@
+"""The Lambda Kinesis event to CloudTrail records, one failure per unreadable item or sub-item."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from processor.decode.payload import collect_payload
+from processor.decode.result import DecodeFailure, PayloadBuilder
+from processor.errors import DecodeError
+from processor.models import Record
+
+
+@dataclass(frozen=True, slots=True)
+class KinesisBatch:
+    """What one Lambda invocation's Kinesis records decoded to.
+
+    `records` and `failures` are in input order. `sequence_numbers` lists every input item in
+    order, decoded or not, so the handler can report partial batch failures; an item without
+    a sequence number (never the case for events Lambda delivers) appears as `Records[i]`.
+    """
+
+    records: tuple[Record, ...]
+    failures: tuple[DecodeFailure, ...]
+    skipped: int
+    sequence_numbers: tuple[str, ...]
+
+
+# "eventbridge" -> "kinesis:eventbridge": the shapes are a handful, so each string is built once.
+_SOURCES: dict[str, str] = {}
+
+
+def decode_kinesis_event(event: Mapping[str, Any]) -> KinesisBatch:
+    """Decode every record of a Lambda Kinesis event; a bad record never stops the others.
+
+    Raises DecodeError only when `event` has no Records list at all, i.e. it is not a Kinesis
+    event (a wrongly wired trigger), since no item could then be reported as failed. Logs
+    nothing: the reasons in `failures` are for the handler to log.
+    """
+    items = event.get("Records") if isinstance(event, Mapping) else None
+    if not isinstance(items, list):
+        raise DecodeError("Lambda event has no 'Records' list: it is not a Kinesis event")
+    records: list[Record] = []
+    failures: list[DecodeFailure] = []
+    sequence_numbers: list[str] = []
+    skipped = 0
+    for position, item in enumerate(items):
+        kinesis = item.get("kinesis") if isinstance(item, dict) else None
+        sequence_number = kinesis.get("sequenceNumber") if isinstance(kinesis, dict) else None
+        if not (isinstance(sequence_number, str) and sequence_number):
+            sequence_number = None
+        item_id = sequence_number or f"Records[{position}]"
+        sequence_numbers.append(item_id)
+        payload = PayloadBuilder()
+        try:
+            collect_payload(_data(item, kinesis, sequence_number is not None), payload)
+        except DecodeError as exc:
+            failures.append(DecodeFailure(item_id, str(exc)))
+            continue
+        skipped += payload.skipped
+        for index, (record, shape) in enumerate(zip(payload.events, payload.sources, strict=True)):
+            source = _SOURCES.get(shape) or _SOURCES.setdefault(shape, "kinesis:" + shape)
+            records.append(Record(event=record, item_id=item_id, index=index, source=source))
+        if payload.errors:
+            failures.extend(DecodeFailure(item_id, reason) for reason in payload.errors)
+    return KinesisBatch(tuple(records), tuple(failures), skipped, tuple(sequence_numbers))
+
+
+def _data(item: Any, kinesis: Any, has_sequence_number: bool) -> bytes:
+    """The item's payload bytes, or DecodeError naming what the Lambda record lacks."""
+    if not isinstance(item, dict):
+        raise DecodeError(f"Lambda record is a {type(item).__name__}, not an object")
+    if not isinstance(kinesis, dict):
+        source = item.get("eventSource")
+        origin = f" (eventSource {source!r})" if source is not None else ""
+        raise DecodeError(f"Lambda record has no 'kinesis' section{origin}")
+    if not has_sequence_number:
+        raise DecodeError("Lambda record's kinesis section has no 'sequenceNumber' string")
+    data = kinesis.get("data")
+    if not isinstance(data, str):
+        raise DecodeError("Lambda record's kinesis section has no 'data' string")
+    try:
+        return base64.b64decode(data, validate=True)
+    except ValueError as exc:  # binascii.Error, or non-ASCII characters in the string
+        raise DecodeError(f"kinesis data is not valid base64: {exc}") from None
