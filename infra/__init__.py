@@ -1,0 +1,1 @@
+"""Deployment of trailalert: CloudFormation template, Terraform module, packaging and `make deploy`."""

@@ -1,0 +1,80 @@
+"""Deploy settings from deploy.env and the environment, turned into stack parameters.
+
+Processor settings are spelled as the Lambda reads them (RULES, LOG_LEVEL, SLACK_BOT_TOKEN_SECRET...),
+so one vocabulary serves the reference module's users, the CLI and the stack. Infrastructure parameters
+are TRAILALERT_ + their name in upper snake case (LambdaMemorySize -> TRAILALERT_LAMBDA_MEMORY_SIZE).
+A setting left out gets the template's default, passed explicitly: deploy.env is the whole truth, a
+value removed from it reverts on the next deploy (and local endpoints that mishandle list defaults work).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from infra.template import env_style_name, function_environment, parameter_name
+
+PREFIX = "TRAILALERT_"
+# Parameters that make deploy sets itself, never read from the user.
+MANAGED_PARAMETERS = frozenset({"CodeS3Bucket", "CodeS3Key"})
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; `#` comments, blank lines, `export ` and shell quoting are accepted."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"{path}:{number}: expected KEY=VALUE, got {raw!r}")
+        parsed = shlex.split(value, comments=True, posix=True)
+        values[key.strip()] = " ".join(parsed) if len(parsed) != 1 else parsed[0]
+    return values
+
+
+def merged_settings(env_file: Path | None, environ: Mapping[str, str]) -> dict[str, str]:
+    """deploy.env first, the process environment on top (so CI can override one value)."""
+    values = read_env_file(env_file) if env_file is not None and env_file.exists() else {}
+    values.update(environ)
+    return values
+
+
+def source_names(template: dict[str, Any]) -> dict[str, str]:
+    """Stack parameter -> the name a user sets it with."""
+    settings = {parameter_name(name): name for name in function_environment(template)}
+    names = {}
+    for parameter in template["Parameters"]:
+        if parameter in MANAGED_PARAMETERS:
+            continue
+        names[parameter] = settings.get(parameter, PREFIX + env_style_name(parameter))
+    return names
+
+
+def stack_parameters(template: dict[str, Any], settings: Mapping[str, str]) -> dict[str, str]:
+    """Every parameter: the user's value, else the template default; derived ones filled in."""
+    declared = template["Parameters"]
+    parameters = {}
+    for parameter, name in source_names(template).items():
+        if name in settings:
+            parameters[parameter] = settings[name]
+        elif "Default" in declared[parameter]:
+            parameters[parameter] = str(declared[parameter]["Default"])
+    derive_routes = source_names(template)["SnsConfigurationTopicArns"] not in settings
+    if derive_routes and parameters.get("SnsConfiguration"):
+        parameters["SnsConfigurationTopicArns"] = ",".join(_route_topics(parameters["SnsConfiguration"]))
+    return parameters
+
+
+def _route_topics(sns_configuration: str) -> list[str]:
+    """Topic ARNs of SNS_CONFIGURATION, so the function's role may publish to exactly those."""
+    try:
+        routes = json.loads(sns_configuration)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"SNS_CONFIGURATION is not valid JSON: {exc}") from None
+    return sorted({route["sns_topic_arn"] for route in routes if route.get("sns_topic_arn")})

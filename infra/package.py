@@ -1,0 +1,135 @@
+"""Build the Lambda zip reproducibly: same sources and dependency versions give the same bytes.
+
+Dependencies are installed as binary wheels for the Lambda's platform (manylinux, x86_64 or aarch64,
+CPython 3.12), never for the build machine, so orjson's compiled module matches the runtime.
+boto3/botocore are left out: the Lambda Python runtime ships them, and bundling them would add ~15 MB
+and slow cold starts. Set include_boto3 (``--include-boto3``) to pin our own version instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = REPO_ROOT / "build" / "trailalert-lambda.zip"
+PLATFORMS = {
+    "x86_64": "manylinux2014_x86_64",
+    "arm64": "manylinux2014_aarch64",
+    "aarch64": "manylinux2014_aarch64",
+}
+PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
+# 1980-01-01 is the earliest date a zip entry can hold; every entry gets it so mtimes never leak in.
+FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+# Development-only parts of the package: the local Slack stand-in, sample events and the demo.
+EXCLUDED_SOURCES = ("processor/devtools/", "processor/demo.py")
+_SKIPPED_PARTS = frozenset({"__pycache__", "tests", "bin"})
+_SKIPPED_SUFFIXES = (".pyc", ".pyo")
+
+
+def runtime_requirements(
+    pyproject: Path = REPO_ROOT / "pyproject.toml", include_boto3: bool = False
+) -> list[str]:
+    """The project's runtime dependencies, minus what the Lambda runtime already provides."""
+    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    requirements = []
+    for requirement in data["project"]["dependencies"]:
+        name = re.split(r"[\s<>=!~\[;]", requirement, maxsplit=1)[0].lower()
+        if include_boto3 or name not in PROVIDED_BY_RUNTIME:
+            requirements.append(requirement)
+    return sorted(requirements)
+
+
+def install_dependencies(
+    target: Path, requirements: list[str], architecture: str, python_version: str
+) -> None:
+    """pip-install binary wheels for the Lambda platform into `target` (network: PyPI)."""
+    if not requirements:
+        return
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--no-compile", "--target", str(target),
+        "--platform", PLATFORMS[architecture], "--implementation", "cp",
+        "--python-version", python_version, "--only-binary=:all:",
+        *requirements,
+    ]  # fmt: skip
+    subprocess.run(command, check=True)  # noqa: S603 - fixed argv, our own interpreter
+
+
+def _wanted(relative: str) -> bool:
+    parts = relative.split("/")
+    if _SKIPPED_PARTS.intersection(parts[:-1]) or relative.endswith(_SKIPPED_SUFFIXES):
+        return False
+    return not relative.startswith(EXCLUDED_SOURCES)
+
+
+def collect(root: Path, prefix: str = "") -> Iterator[tuple[str, Path]]:
+    """(archive name, file) for every file under `root` that belongs in the Lambda."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            name = prefix + path.relative_to(root).as_posix()
+            if _wanted(name):
+                yield name, path
+
+
+def write_zip(entries: Iterable[tuple[str, Path]], output: Path) -> str:
+    """Write entries sorted, with fixed timestamps and modes; return the zip's sha256."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    unique = dict(entries)
+    tmp = output.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for name in sorted(unique):
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE_TIME)
+            info.external_attr = 0o100644 << 16  # regular file, rw-r--r--
+            info.create_system = 3  # unix, so the mode above is honoured everywhere
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, unique[name].read_bytes(), compresslevel=9)
+    os.replace(tmp, output)
+    return hashlib.sha256(output.read_bytes()).hexdigest()
+
+
+def build(
+    output: Path = DEFAULT_OUTPUT,
+    architecture: str = "x86_64",
+    python_version: str = "3.12",
+    include_boto3: bool = False,
+    with_dependencies: bool = True,
+    source_root: Path = REPO_ROOT,
+) -> str:
+    """Build the zip from `source_root`/processor (+ dependencies); return its sha256."""
+    with tempfile.TemporaryDirectory(prefix="trailalert-deps-") as deps:
+        deps_dir = Path(deps)
+        if with_dependencies:
+            requirements = runtime_requirements(source_root / "pyproject.toml", include_boto3)
+            install_dependencies(deps_dir, requirements, architecture, python_version)
+        entries = [*collect(deps_dir), *collect(source_root / "processor", "processor/")]
+        return write_zip(entries, output)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build the trailalert Lambda zip.")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    default_arch = os.environ.get("LAMBDA_ARCH", "x86_64")
+    parser.add_argument("--architecture", default=default_arch, choices=sorted(PLATFORMS))
+    parser.add_argument("--python-version", default="3.12")
+    parser.add_argument("--include-boto3", action="store_true", help="bundle our boto3")
+    parser.add_argument("--no-dependencies", action="store_true", help="only our code (offline)")
+    args = parser.parse_args(argv)
+    with_deps = not args.no_dependencies
+    digest = build(args.output, args.architecture, args.python_version, args.include_boto3, with_deps)
+    size = args.output.stat().st_size
+    print(f"{args.output} {size} bytes sha256={digest}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
