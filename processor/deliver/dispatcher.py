@@ -1,20 +1,42 @@
-"""Sends every alert to every destination once, and reports an outcome for each pair."""
+"""Sends every alert to every destination once, and reports an outcome for each pair.
+
+The order of work for one batch:
+1. Ask the ledger which (eventID, destination) pairs were delivered before: those are DUPLICATE.
+2. Group the rest by destination. A Slack destination with more than the storm threshold gets a
+   summary and digests (storm.py); every other alert is sent on its own, into a thread when the
+   Slack app has a table (threads.py).
+3. Every send waits for its channel's pacing token, and is retried on 429 (after Retry-After) or
+   5xx/connection errors (with backoff), but only while the Lambda has time left. What cannot be
+   sent in time is FAILED, so its record goes back to Lambda: never dropped.
+4. Each accepted send is recorded in the ledger right away; thread parents get one "N more in
+   thread" edit at the end of the batch.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from processor.deliver.errors import DeliveryError
+from processor.deliver.errors import DeliveryError, OutOfTime, RateLimited
 from processor.deliver.ledger import DeliveryLedger
+from processor.deliver.metrics import DeliveryStats
+from processor.deliver.pacing import ChannelPacer
+from processor.deliver.retry import NO_RETRY, RetryPolicy
 from processor.deliver.senders import Sender
-from processor.models import Alert, DeliveryOutcome, Destination, DestinationKind, Status
+from processor.deliver.storm import chunks, storm_digest, storm_summary
+from processor.deliver.threads import SlackThreads
+from processor.deliver.timing import SYSTEM, Budget, Timing
+from processor.models import Alert, DeliveryOutcome, Destination, DestinationKind, SlackMessage, Status
 
 log = logging.getLogger("trailalert.deliver")
 
 # Below this many seconds left in the invocation we stop starting sends: a send cut off by the
 # Lambda timeout is the one case where we cannot tell whether Slack got the message.
 SAFETY_MARGIN_SECONDS = 3.0
+
+_SLACK_KINDS = (DestinationKind.SLACK_APP, DestinationKind.SLACK_WEBHOOK)
+T = TypeVar("T")
 
 
 def delivery_key(alert: Alert, destination: Destination) -> str:
@@ -23,41 +45,244 @@ def delivery_key(alert: Alert, destination: Destination) -> str:
 
 
 class Dispatcher:
-    """Owns the senders and the ledger. The entry points map its outcomes back to input items."""
+    """Owns the senders and the ledger. The entry points map its outcomes back to input items.
 
-    def __init__(self, senders: Mapping[DestinationKind, Sender], ledger: DeliveryLedger) -> None:
+    Everything beyond senders and ledger is optional so that a bare Dispatcher sends exactly once
+    per alert (what unit tests of senders want); `build_dispatcher` in app.py turns it all on.
+    """
+
+    def __init__(
+        self,
+        senders: Mapping[DestinationKind, Sender],
+        ledger: DeliveryLedger,
+        *,
+        retry: RetryPolicy = NO_RETRY,
+        pacer: ChannelPacer | None = None,
+        threads: SlackThreads | None = None,
+        storm_threshold: int | None = None,
+        timing: Timing = SYSTEM,
+        reserve_seconds: float = SAFETY_MARGIN_SECONDS,
+    ) -> None:
         self._senders = senders
         self._ledger = ledger
+        self._retry = retry
+        self._pacer = pacer
+        self._threads = threads
+        self._storm_threshold = storm_threshold
+        self._timing = timing
+        self._reserve = reserve_seconds
 
     def sender(self, kind: DestinationKind) -> Sender | None:
         return self._senders.get(kind)
 
     def deliver(
-        self, alerts: Iterable[Alert], remaining_seconds: Callable[[], float] = lambda: float("inf")
+        self,
+        alerts: Iterable[Alert],
+        remaining_seconds: Callable[[], float] = lambda: float("inf"),
+        *,
+        stats: DeliveryStats | None = None,
     ) -> list[DeliveryOutcome]:
-        outcomes: list[DeliveryOutcome] = []
-        for alert in alerts:
-            for destination in alert.destinations:
-                outcomes.append(self._deliver_one(alert, destination, remaining_seconds))
-        return outcomes
+        """One outcome per (alert, destination) pair, in input order."""
+        stats = stats if stats is not None else DeliveryStats()
+        budget = Budget(remaining_seconds, self._reserve)
+        pairs = [(alert, destination) for alert in alerts for destination in alert.destinations]
+        keys = [delivery_key(alert, destination) for alert, destination in pairs]
+        done = self._delivered_before(keys, stats)
+        results: dict[int, DeliveryOutcome] = {}
+        groups: dict[Destination, list[int]] = {}
+        for index, (alert, destination) in enumerate(pairs):
+            if keys[index] in done:
+                results[index] = DeliveryOutcome(
+                    alert, destination, Status.DUPLICATE, "delivered before; not sent again"
+                )
+            else:
+                groups.setdefault(destination, []).append(index)
+        for destination, indexes in groups.items():
+            group = [pairs[i][0] for i in indexes]
+            if self._is_storm(destination, group):
+                outcomes = self._deliver_storm(destination, group, budget, stats)
+            else:
+                outcomes = [self._deliver_one(alert, destination, budget, stats) for alert in group]
+            results.update(zip(indexes, outcomes, strict=True))
+        self._update_thread_parents(budget, stats)
+        return [results[i] for i in range(len(pairs))]
+
+    def notify(
+        self,
+        message: SlackMessage,
+        destinations: Iterable[Destination],
+        remaining_seconds: Callable[[], float],
+    ) -> bool:
+        """Post an operational notice (rule or decode errors) to the Slack destinations, paced.
+
+        Returns whether at least one destination accepted it; a notice never fails a batch.
+        """
+        budget = Budget(remaining_seconds, self._reserve)
+        accepted = False
+        for destination in destinations:
+            sender = self._senders.get(destination.kind)
+            if destination.kind not in _SLACK_KINDS or sender is None:
+                continue
+            try:
+                self._attempt(
+                    destination,
+                    budget,
+                    DeliveryStats(),
+                    lambda s=sender, d=destination: s.post(d.target, message),
+                )
+                accepted = True
+            except DeliveryError as exc:
+                log.warning(
+                    "could not post notice", extra={"destination": destination.key, "reason": str(exc)}
+                )
+        return accepted
+
+    def _delivered_before(self, keys: list[str], stats: DeliveryStats) -> set[str]:
+        if not keys:
+            return set()
+        try:
+            return self._ledger.delivered_among(keys)
+        except Exception as exc:
+            # Never lose an alert to a ledger outage: send, accepting a possible repeat.
+            stats.ledger_errors += 1
+            log.error(
+                "delivery ledger unreadable; sending anyway", extra={"reason": f"{type(exc).__name__}: {exc}"}
+            )
+            return set()
+
+    def _is_storm(self, destination: Destination, group: Sequence[Alert]) -> bool:
+        return (
+            self._storm_threshold is not None
+            and destination.kind in _SLACK_KINDS
+            and len(group) > self._storm_threshold
+        )
 
     def _deliver_one(
-        self, alert: Alert, destination: Destination, remaining_seconds: Callable[[], float]
+        self, alert: Alert, destination: Destination, budget: Budget, stats: DeliveryStats
     ) -> DeliveryOutcome:
-        key = delivery_key(alert, destination)
-        if self._ledger.already_delivered(key):
-            return DeliveryOutcome(alert, destination, Status.DUPLICATE, "delivered before; not sent again")
-        if remaining_seconds() < SAFETY_MARGIN_SECONDS:
-            return self._failed(alert, destination, "out of time before sending; will be retried")
         sender = self._senders.get(destination.kind)
         if sender is None:
             return self._failed(alert, destination, f"no sender configured for {destination.kind.value}")
         try:
-            detail = sender.send(alert, destination)
+            if destination.kind is DestinationKind.SLACK_APP and self._threads is not None:
+
+                def post(message: SlackMessage, thread_ts: str | None) -> str:
+                    return self._attempt(
+                        destination,
+                        budget,
+                        stats,
+                        lambda: sender.post(destination.target, message, thread_ts),
+                    )
+
+                detail = self._threads.deliver(alert, destination, post, budget)
+                if detail.startswith("in thread"):
+                    stats.thread_replies += 1
+            else:
+                detail = self._attempt(destination, budget, stats, lambda: sender.send(alert, destination))
         except DeliveryError as exc:
             return self._failed(alert, destination, str(exc))
-        self._ledger.record(key)
+        except Exception as exc:  # the thread table failed before anything was posted
+            return self._failed(alert, destination, f"{type(exc).__name__}: {exc}")
+        self._record([alert], destination, stats)
         return DeliveryOutcome(alert, destination, Status.DELIVERED, detail)
+
+    def _deliver_storm(
+        self, destination: Destination, alerts: Sequence[Alert], budget: Budget, stats: DeliveryStats
+    ) -> list[DeliveryOutcome]:
+        sender: Any = self._senders.get(destination.kind)
+        if sender is None:
+            reason = f"no sender configured for {destination.kind.value}"
+            return [self._failed(a, destination, reason) for a in alerts]
+        threaded = destination.kind is DestinationKind.SLACK_APP
+        summary = storm_summary(alerts, threaded=threaded)
+        try:
+            ts = self._attempt(destination, budget, stats, lambda: sender.post(destination.target, summary))
+        except DeliveryError as exc:
+            return [self._failed(a, destination, f"storm summary not posted: {exc}") for a in alerts]
+        stats.storm_summaries += 1
+        thread_ts = ts if threaded else None
+        parts = chunks(alerts)
+        outcomes: list[DeliveryOutcome] = []
+        for number, part in enumerate(parts, start=1):
+            digest = storm_digest(part, part=number, parts=len(parts))
+            try:
+                self._attempt(
+                    destination, budget, stats, lambda d=digest: sender.post(destination.target, d, thread_ts)
+                )
+            except DeliveryError as exc:
+                outcomes += [self._failed(a, destination, f"storm digest {number}: {exc}") for a in part]
+                continue
+            self._record(part, destination, stats)
+            stats.storm_collapsed += len(part)
+            detail = f"in storm digest {number}/{len(parts)}"
+            outcomes += [DeliveryOutcome(a, destination, Status.DELIVERED, detail) for a in part]
+        return outcomes
+
+    def _attempt(
+        self, destination: Destination, budget: Budget, stats: DeliveryStats, send: Callable[[], T]
+    ) -> T:
+        """Pace, send, and retry within the budget; raise the last DeliveryError when giving up."""
+        attempt = 0
+        while True:
+            attempt += 1
+            self._pace(destination, budget)
+            try:
+                return send()
+            except DeliveryError as exc:
+                if isinstance(exc, RateLimited):
+                    stats.rate_limited += 1
+                    if self._pacer is not None:
+                        self._pacer.hold(destination.key, exc.retry_after or self._retry.default_retry_after)
+                delay = self._retry.delay(exc, attempt)
+                if delay is None:
+                    raise
+                if not budget.can_wait(delay):
+                    raise OutOfTime(f"{exc}; no time left to retry") from None
+                stats.retries += 1
+                paced = self._pacer is not None and destination.kind in _SLACK_KINDS
+                if not (paced and isinstance(exc, RateLimited)):  # else _pace waits out the hold
+                    self._timing.sleep(delay)
+
+    def _pace(self, destination: Destination, budget: Budget) -> None:
+        if not budget.can_send():
+            raise OutOfTime("out of time before sending; will be retried")
+        if self._pacer is None or destination.kind not in _SLACK_KINDS:
+            return
+        wait = self._pacer.wait_time(destination.key)
+        if wait > 0:
+            if not budget.can_wait(wait):
+                raise OutOfTime("out of time waiting for the channel's rate limit; will be retried")
+            self._timing.sleep(wait)
+        self._pacer.take(destination.key)
+
+    def _record(self, alerts: Sequence[Alert], destination: Destination, stats: DeliveryStats) -> None:
+        for alert in alerts:
+            try:
+                self._ledger.record(delivery_key(alert, destination))
+            except Exception as exc:  # delivered all the same; only a retry could now repeat it
+                stats.ledger_errors += 1
+                log.error(
+                    "could not record delivery",
+                    extra={
+                        "event_id": alert.event_id,
+                        "destination": destination.key,
+                        "reason": type(exc).__name__,
+                    },
+                )
+
+    def _update_thread_parents(self, budget: Budget, stats: DeliveryStats) -> None:
+        if self._threads is None:
+            return
+        sender: Any = self._senders.get(DestinationKind.SLACK_APP)
+        for update in self._threads.take_updates():
+            destination = Destination(DestinationKind.SLACK_APP, update.channel)
+            try:
+                self._attempt(
+                    destination, budget, stats, lambda u=update: sender.update(u.channel, u.ts, u.message)
+                )
+            except DeliveryError as exc:  # cosmetic; the next reply's update corrects the count
+                stats.parent_updates_failed += 1
+                log.warning("could not update thread parent", extra={"reason": str(exc)})
 
     @staticmethod
     def _failed(alert: Alert, destination: Destination, reason: str) -> DeliveryOutcome:

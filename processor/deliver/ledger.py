@@ -13,6 +13,10 @@ class DeliveryLedger(Protocol):
 
     def already_delivered(self, key: str) -> bool: ...
 
+    def delivered_among(self, keys: list[str]) -> set[str]:
+        """The subset of `keys` already delivered: one round trip for a whole batch."""
+        ...
+
     def record(self, key: str) -> None: ...
 
 
@@ -39,6 +43,9 @@ class MemoryLedger:
             del self._entries[key]
             return False
         return True
+
+    def delivered_among(self, keys: list[str]) -> set[str]:
+        return {key for key in keys if self.already_delivered(key)}
 
     def record(self, key: str) -> None:
         self._entries[key] = self._clock() + self._ttl

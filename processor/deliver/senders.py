@@ -1,7 +1,12 @@
-"""One sender per kind of destination. Each translates an Alert into one API call and nothing more."""
+"""One sender per kind of destination. Each translates an Alert into one API call and nothing more.
+
+Senders do not retry: they classify the failure (RateLimited, Unavailable, Rejected) and the
+dispatcher decides. Error texts name what the destination answered, never the webhook URL or token.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import orjson
@@ -9,10 +14,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from processor.deliver.errors import DeliveryError
+from processor.deliver.errors import DeliveryError, RateLimited, Rejected, Unavailable
 from processor.models import Alert, Destination, SlackMessage
 
-SLACK_TIMEOUT_SECONDS = 10
+SLACK_TIMEOUT_SECONDS = 5
+
+# Slack Web API `error` values that mean "try again later" rather than "this message is wrong".
+_SLACK_TRANSIENT = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+_SNS_THROTTLED = frozenset(
+    {"Throttling", "ThrottlingException", "TooManyRequestsException", "ThrottledException"}
+)
 
 
 class Sender(Protocol):
@@ -22,7 +33,7 @@ class Sender(Protocol):
 
 
 class SlackAppSender:
-    """Posts with the bot token through `chat.postMessage`."""
+    """Posts with the bot token through `chat.postMessage`; edits thread parents with `chat.update`."""
 
     def __init__(self, client: WebClient) -> None:
         self._client = client
@@ -31,40 +42,63 @@ class SlackAppSender:
         return self.post(destination.target, _require_slack(alert))
 
     def post(self, channel: str, message: SlackMessage, thread_ts: str | None = None) -> str:
+        """Return the new message's `ts` (the thread id for replies)."""
         try:
             response = self._client.chat_postMessage(
                 channel=channel, text=message.text, blocks=list(message.blocks), thread_ts=thread_ts
             )
         except SlackApiError as exc:
-            raise DeliveryError(f"Slack chat.postMessage failed: {_slack_error(exc)}") from None
+            raise _classify_slack("chat.postMessage", exc) from None
         except OSError as exc:  # URLError, timeouts, connection resets
-            raise DeliveryError(f"Slack chat.postMessage failed: {type(exc).__name__}: {exc}") from None
+            raise Unavailable(f"Slack chat.postMessage failed: {type(exc).__name__}: {exc}") from None
         return str(response.get("ts", ""))
+
+    def update(self, channel: str, ts: str, message: SlackMessage) -> None:
+        try:
+            self._client.chat_update(channel=channel, ts=ts, text=message.text, blocks=list(message.blocks))
+        except SlackApiError as exc:
+            raise _classify_slack("chat.update", exc) from None
+        except OSError as exc:
+            raise Unavailable(f"Slack chat.update failed: {type(exc).__name__}: {exc}") from None
 
 
 class WebhookSender:
     """Posts to an incoming webhook and checks the answer: a 429 or 404 is a failure, not a success."""
 
-    def __init__(self, *, timeout: int = SLACK_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, *, timeout: int = SLACK_TIMEOUT_SECONDS, retry_handlers: list[Any] | None = None
+    ) -> None:
         self._timeout = timeout
+        self._retry_handlers = retry_handlers
         self._clients: dict[str, WebhookClient] = {}
 
     def send(self, alert: Alert, destination: Destination) -> str:
         return self.post(destination.target, _require_slack(alert))
 
-    def post(self, url: str, message: SlackMessage) -> str:
+    def post(self, url: str, message: SlackMessage, thread_ts: str | None = None) -> str:
+        """`thread_ts` is accepted for symmetry and ignored: incoming webhooks cannot thread."""
         client = self._clients.get(url)
         if client is None:
-            client = self._clients[url] = WebhookClient(url, timeout=self._timeout)
+            options: dict[str, Any] = {"timeout": self._timeout}
+            if self._retry_handlers is not None:
+                options["retry_handlers"] = self._retry_handlers
+            client = self._clients[url] = WebhookClient(url, **options)
         try:
             response = client.send(text=message.text, blocks=list(message.blocks))
         except OSError as exc:
-            raise DeliveryError(f"Slack webhook failed: {type(exc).__name__}") from None
+            raise Unavailable(f"Slack webhook failed: {type(exc).__name__}") from None
+        # The URL is a secret: say what Slack answered, never where we posted.
+        answer = f"Slack webhook answered HTTP {response.status_code}: {response.body[:200]!r}"
+        if response.status_code == 429:
+            raise RateLimited(answer, _retry_after(response.headers))
+        if response.status_code >= 500:
+            raise Unavailable(answer)
         if response.status_code != 200:
-            # The URL is a secret: say what Slack answered, never where we posted.
-            raise DeliveryError(
-                f"Slack webhook answered HTTP {response.status_code}: {response.body[:200]!r}"
-            )
+            raise Rejected(answer)
+        if (response.body or "").strip() != "ok":
+            # Slack answers a literal "ok"; anything else (an HTML error page from a proxy, an
+            # error word) means the message was not posted.
+            raise Rejected(answer)
         return "ok"
 
 
@@ -77,7 +111,7 @@ class SnsSender:
 
     def send(self, alert: Alert, destination: Destination) -> str:
         if alert.sns is None:
-            raise DeliveryError("alert has no SNS message rendered")
+            raise Rejected("alert has no SNS message rendered")
         region = destination.target.split(":")[3]
         client = self._clients.get(region)
         if client is None:
@@ -85,18 +119,49 @@ class SnsSender:
         try:
             response = client.publish(TopicArn=destination.target, Message=orjson.dumps(alert.sns).decode())
         except Exception as exc:  # botocore raises ClientError, EndpointConnectionError, ...
-            raise DeliveryError(f"SNS publish failed: {type(exc).__name__}: {exc}") from None
+            raise _classify_boto("SNS publish failed", exc) from None
         return str(response.get("MessageId", ""))
 
 
 def _require_slack(alert: Alert) -> SlackMessage:
     if alert.slack is None:
-        raise DeliveryError("alert has no Slack message rendered")
+        raise Rejected("alert has no Slack message rendered")
     return alert.slack
 
 
-def _slack_error(exc: SlackApiError) -> str:
+def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) and value else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _classify_slack(api: str, exc: SlackApiError) -> DeliveryError:
     response = exc.response
-    status = getattr(response, "status_code", "?")
+    status = getattr(response, "status_code", 0) or 0
     error = response.get("error") if hasattr(response, "get") else None
-    return f"HTTP {status}, error {error!r}"
+    message = f"Slack {api} failed: HTTP {status}, error {error!r}"
+    if status == 429 or error == "ratelimited":
+        return RateLimited(message, _retry_after(getattr(response, "headers", None)))
+    if status >= 500 or error in _SLACK_TRANSIENT:
+        return Unavailable(message)
+    return Rejected(message)
+
+
+def _classify_boto(prefix: str, exc: Exception) -> DeliveryError:
+    message = f"{prefix}: {type(exc).__name__}: {exc}"
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = str(response.get("Error", {}).get("Code", ""))
+        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in _SNS_THROTTLED or status == 429:
+            return RateLimited(message)
+        if status >= 500:
+            return Unavailable(message)
+        return Rejected(message)
+    # No service answer at all: connection refused, DNS, read timeout.
+    return Unavailable(message)

@@ -1,0 +1,110 @@
+"""Per-batch counters and their CloudWatch Embedded Metric Format (EMF) log line.
+
+One JSON line per batch, written to stdout, which CloudWatch Logs turns into metrics: no
+PutMetricData call per event (the reference's access-denied metric included), no extra latency.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from processor.models import DeliveryOutcome, Status
+
+NAMESPACE = "trailalert"
+
+
+@dataclass
+class DeliveryStats:
+    """What delivery did besides the outcomes: filled in by Dispatcher.deliver for one batch."""
+
+    retries: int = 0
+    rate_limited: int = 0  # 429s (and SNS throttling) received
+    storm_collapsed: int = 0  # alerts delivered inside a storm digest instead of one by one
+    storm_summaries: int = 0
+    thread_replies: int = 0
+    parent_updates_failed: int = 0
+    ledger_errors: int = 0
+
+
+@dataclass
+class BatchCounts:
+    """The batch's inputs, as seen by the entry point."""
+
+    records_in: int = 0
+    decoded: int = 0
+    undecodable: int = 0
+    ignored: int = 0
+    rule_errors: int = 0
+    access_denied: int = 0
+    alerts_per_rule: Mapping[str, int] = field(default_factory=dict)
+
+
+def is_access_denied(event: Mapping[str, Any]) -> bool:
+    """The reference module's access-denied test: AccessDenied* or *UnauthorizedOperation."""
+    code = event.get("errorCode")
+    return isinstance(code, str) and (
+        code.startswith("AccessDenied") or code.endswith("UnauthorizedOperation")
+    )
+
+
+def metric_values(
+    counts: BatchCounts, outcomes: Iterable[DeliveryOutcome], stats: DeliveryStats
+) -> dict[str, int]:
+    values: dict[str, int] = {
+        "RecordsIn": counts.records_in,
+        "Decoded": counts.decoded,
+        "Undecodable": counts.undecodable,
+        "Ignored": counts.ignored,
+        "RuleErrors": counts.rule_errors,
+        "AccessDenied": counts.access_denied,
+        "Alerts": sum(counts.alerts_per_rule.values()),
+        "Retries": stats.retries,
+        "RateLimited": stats.rate_limited,
+        "StormCollapsed": stats.storm_collapsed,
+        "ThreadReplies": stats.thread_replies,
+        "LedgerErrors": stats.ledger_errors,
+    }
+    per_kind: Counter[str] = Counter()
+    for outcome in outcomes:
+        per_kind[f"{_status_name(outcome.status)}_{outcome.destination.kind.value}"] += 1
+    values.update(per_kind)
+    for rule_id, count in counts.alerts_per_rule.items():
+        values[f"Alerts_{rule_id}"] = count
+    return values
+
+
+def emf_line(values: Mapping[str, int], *, function_name: str, timestamp_ms: int) -> str:
+    """One EMF document: every value a Count metric under the FunctionName dimension."""
+    document: dict[str, Any] = {
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [["FunctionName"]],
+                    "Metrics": [{"Name": name, "Unit": "Count"} for name in values],
+                }
+            ],
+        },
+        "FunctionName": function_name,
+        **values,
+    }
+    return orjson.dumps(document).decode()
+
+
+def stdout_line(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+Emit = Callable[[str], None]
+
+
+def _status_name(status: Status) -> str:
+    return {Status.DELIVERED: "Delivered", Status.DUPLICATE: "Duplicate", Status.FAILED: "Failed"}[status]
