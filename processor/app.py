@@ -9,19 +9,35 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processor.decode.kinesis import decode_kinesis_event
+from processor.decode.result import DecodeFailure
 from processor.deliver.dispatcher import Dispatcher
-from processor.deliver.ledger import MemoryLedger
+from processor.deliver.ledger import DeliveryLedger, MemoryLedger
+from processor.deliver.metrics import (
+    BatchCounts,
+    DeliveryStats,
+    Emit,
+    emf_line,
+    is_access_denied,
+    metric_values,
+)
+from processor.deliver.metrics import stdout_line as _stdout_line
+from processor.deliver.notices import ERROR_REPORT_INTERVAL_SECONDS, NoticeGate
+from processor.deliver.pacing import ChannelPacer
+from processor.deliver.retry import RetryPolicy
 from processor.deliver.senders import SLACK_TIMEOUT_SECONDS, SlackAppSender, SnsSender, WebhookSender
+from processor.deliver.storm import STORM_THRESHOLD
+from processor.deliver.timing import SYSTEM, Timing
 from processor.models import DeliveryOutcome, DestinationKind, RuleFailure, Status
 from processor.pipeline import Evaluation, evaluate
-from processor.render.slack import render_rule_failure
+from processor.render.slack import render_decode_failure, render_rule_failure
 from processor.routing import Router
 from processor.rules.ruleset import RuleSet, build_ruleset
 from processor.settings import Settings
 
 log = logging.getLogger("trailalert")
 
-ERROR_REPORT_INTERVAL_SECONDS = 3600.0
+# A send may take up to one client timeout; never start one with less time left than that.
+SEND_RESERVE_SECONDS = SLACK_TIMEOUT_SECONDS + 1.0
 
 
 def build_rules(settings: Settings) -> RuleSet:
@@ -36,43 +52,91 @@ def build_rules(settings: Settings) -> RuleSet:
 
 
 def build_dispatcher(
-    settings: Settings, *, sns_client_factory: Callable[[str], Any] | None = None
+    settings: Settings,
+    *,
+    sns_client_factory: Callable[[str], Any] | None = None,
+    timing: Timing | None = None,
+    dynamodb_resource_factory: Callable[[], Any] | None = None,
 ) -> Dispatcher:
-    """Clients are created here, once; boto3 is imported lazily so Slack-only setups never pay for it."""
+    """Clients are created here, once; boto3 is imported lazily so Slack-only setups never pay for it.
+
+    The SDKs' own retries are switched off (`retry_handlers=[]`, one botocore attempt): they sleep
+    for real and know nothing of the Lambda's remaining time, so the Dispatcher retries instead.
+    """
+    timing = timing or SYSTEM
     senders: dict[DestinationKind, Any] = {}
     if settings.uses_slack_app:
         from slack_sdk import WebClient
 
         client = WebClient(
-            token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT_SECONDS
+            token=settings.slack_bot_token,
+            base_url=settings.slack_api_url,
+            timeout=SLACK_TIMEOUT_SECONDS,
+            retry_handlers=[],
         )
         senders[DestinationKind.SLACK_APP] = SlackAppSender(client)
     if settings.uses_webhook:
-        senders[DestinationKind.SLACK_WEBHOOK] = WebhookSender()
+        senders[DestinationKind.SLACK_WEBHOOK] = WebhookSender(retry_handlers=[])
     if settings.uses_sns:
         senders[DestinationKind.SNS] = SnsSender(sns_client_factory or _boto3_sns_client)
-    return Dispatcher(senders, MemoryLedger())
+    ledger: DeliveryLedger = MemoryLedger(clock=timing.clock)
+    threads = None
+    if settings.dynamodb_table_name:
+        from processor.deliver.dynamo import table_resource
+        from processor.deliver.ledger_dynamodb import DynamoDbLedger
+        from processor.deliver.threads import DynamoDbThreadStore, SlackThreads
+
+        table = table_resource(settings.dynamodb_table_name, dynamodb_resource_factory)
+        ledger = DynamoDbLedger(table, wall=timing.wall)
+        if settings.uses_slack_app:
+            threads = SlackThreads(
+                DynamoDbThreadStore(table), ttl=settings.dynamodb_time_to_live, timing=timing
+            )
+    return Dispatcher(
+        senders,
+        ledger,
+        retry=RetryPolicy(),
+        pacer=ChannelPacer(clock=timing.clock),
+        threads=threads,
+        storm_threshold=STORM_THRESHOLD,
+        timing=timing,
+        reserve_seconds=SEND_RESERVE_SECONDS,
+    )
 
 
 def _boto3_sns_client(region: str) -> Any:
     import boto3
+    from botocore.config import Config
 
-    return boto3.client("sns", region_name=region)
+    config = Config(connect_timeout=2, read_timeout=SLACK_TIMEOUT_SECONDS, retries={"total_max_attempts": 1})
+    return boto3.client("sns", region_name=region, config=config)
 
 
 @dataclass
 class RuleErrorReporter:
-    """Tells Slack a rule is failing, at most once per rule per interval, not once per event."""
+    """Tells Slack a rule is failing, or records cannot be decoded: at most once per rule (or once
+    for decoding) per container per interval, with a count and one sample, not once per event.
+
+    Every occurrence is logged whatever RULE_EVALUATION_ERRORS_TO_SLACK says; the setting only
+    controls the Slack notice. Notices go to the default destinations, paced like alerts.
+    """
 
     dispatcher: Dispatcher
     router: Router
     enabled: bool
     interval: float = ERROR_REPORT_INTERVAL_SECONDS
     clock: Callable[[], float] = time.monotonic
-    _last_sent: dict[str, float] = field(default_factory=dict)
-    _pending: dict[str, int] = field(default_factory=dict)
+    _gate: NoticeGate | None = field(default=None, repr=False)
 
-    def report(self, failures: tuple[RuleFailure, ...], source: str) -> None:
+    def __post_init__(self) -> None:
+        self._gate = NoticeGate(self.interval, self.clock)
+
+    def report(
+        self,
+        failures: tuple[RuleFailure, ...],
+        source: str,
+        remaining_seconds: Callable[[], float] = lambda: float("inf"),
+    ) -> None:
         by_rule: dict[str, list[RuleFailure]] = {}
         for failure in failures:
             log.error(
@@ -80,27 +144,48 @@ class RuleErrorReporter:
                 extra={"rule_id": failure.rule.id, "error": failure.error, "event_id": failure.event_id},
             )
             by_rule.setdefault(failure.rule.id, []).append(failure)
+        for rule_id, group in by_rule.items():
+            self._notice(
+                f"rule:{rule_id}",
+                len(group),
+                lambda count, g=group: render_rule_failure(g[0], count=count, source=source),
+                remaining_seconds,
+            )
+
+    def report_undecodable(
+        self,
+        failures: tuple[DecodeFailure, ...],
+        source: str,
+        remaining_seconds: Callable[[], float] = lambda: float("inf"),
+    ) -> None:
+        for failure in failures:
+            log.error(
+                "undecodable record skipped",
+                extra={"sequence_number": failure.item_id, "reason": failure.reason},
+            )
+        if failures:
+            sample = failures[0]
+            self._notice(
+                "decode",
+                len(failures),
+                lambda count: render_decode_failure(
+                    sample.reason, count=count, sample_item_id=sample.item_id, source=source
+                ),
+                remaining_seconds,
+            )
+
+    def _notice(
+        self, key: str, occurrences: int, render: Callable[[int], Any], remaining_seconds: Callable[[], float]
+    ) -> None:
         if not self.enabled:
             return
-        now = self.clock()
-        for rule_id, group in by_rule.items():
-            self._pending[rule_id] = self._pending.get(rule_id, 0) + len(group)
-            last = self._last_sent.get(rule_id)
-            if last is not None and now - last < self.interval:
-                continue
-            self._send(render_rule_failure(group[0], count=self._pending[rule_id], source=source))
-            self._last_sent[rule_id] = now
-            self._pending[rule_id] = 0
-
-    def _send(self, message: Any) -> None:
-        for destination in self.router.destinations(""):
-            sender = self.dispatcher.sender(destination.kind)
-            if destination.kind is DestinationKind.SNS or sender is None:
-                continue
-            try:
-                sender.post(destination.target, message)
-            except Exception as exc:  # a notice about an error must never fail the batch
-                log.warning("could not post rule error notice", extra={"reason": str(exc)})
+        assert self._gate is not None
+        count = self._gate.add(key, occurrences)
+        if count is None:
+            return
+        # Marked sent even if Slack refused it: retrying every batch would flood a struggling Slack.
+        self._gate.sent(key)
+        self.dispatcher.notify(render(count), self.router.destinations(""), remaining_seconds)
 
 
 @dataclass
@@ -112,30 +197,48 @@ class App:
     router: Router
     dispatcher: Dispatcher
     error_reporter: RuleErrorReporter
+    emit_metrics: Emit = _stdout_line
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> App:
+    def from_settings(cls, settings: Settings, *, emit_metrics: Emit | None = None, **kwargs: Any) -> App:
+        """`kwargs` go to build_dispatcher (timing, client factories): the seams tests inject through."""
         rules = build_rules(settings)
         router = Router(settings)
         dispatcher = build_dispatcher(settings, **kwargs)
-        reporter = RuleErrorReporter(dispatcher, router, settings.rule_evaluation_errors_to_slack)
-        return cls(settings, rules, router, dispatcher, reporter)
+        timing = kwargs.get("timing") or SYSTEM
+        reporter = RuleErrorReporter(
+            dispatcher, router, settings.rule_evaluation_errors_to_slack, clock=timing.clock
+        )
+        return cls(settings, rules, router, dispatcher, reporter, emit_metrics or _stdout_line)
 
     def process_kinesis(
         self, event: dict[str, Any], remaining_seconds: Callable[[], float]
     ) -> dict[str, Any]:
         """Decode and match the whole batch first, then deliver; return the partial batch response."""
         batch = decode_kinesis_event(event)
-        for failure in batch.failures:
-            log.error(
-                "undecodable record skipped",
-                extra={"sequence_number": failure.item_id, "reason": failure.reason},
-            )
+        self.error_reporter.report_undecodable(batch.failures, "kinesis", remaining_seconds)
         evaluation = evaluate(batch.records, self.rules, self.router)
-        self.error_reporter.report(evaluation.rule_failures, source="kinesis")
-        outcomes = self.dispatcher.deliver(evaluation.alerts, remaining_seconds)
+        self.error_reporter.report(evaluation.rule_failures, "kinesis", remaining_seconds)
+        stats = DeliveryStats()
+        outcomes = self.dispatcher.deliver(evaluation.alerts, remaining_seconds, stats=stats)
         failed = {o.alert.record.item_id for o in outcomes if o.status is Status.FAILED}
         self._log_batch(evaluation, outcomes, len(batch.failures), batch.skipped)
+        counts = BatchCounts(
+            records_in=len(batch.sequence_numbers),
+            decoded=len(batch.records),
+            undecodable=len(batch.failures),
+            ignored=evaluation.ignored,
+            rule_errors=len(evaluation.rule_failures),
+            access_denied=sum(is_access_denied(r.event) for r in batch.records),
+            alerts_per_rule=dict(evaluation.alerts_per_rule),
+        )
+        self.emit_metrics(
+            emf_line(
+                metric_values(counts, outcomes, stats),
+                function_name=self.settings.function_name,
+                timestamp_ms=int(time.time() * 1000),
+            )
+        )
         return {
             "batchItemFailures": [
                 {"itemIdentifier": sequence} for sequence in batch.sequence_numbers if sequence in failed

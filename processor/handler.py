@@ -13,21 +13,27 @@ from processor.log import configure_logging
 from processor.settings import load_settings
 
 _app: App | None = None
+_app_options: dict[str, Any] = {}
 
 
 def get_app() -> App:
     global _app
     if _app is None:
-        settings = load_settings()
+        settings = load_settings()  # *_SECRET references are read here: once per container
         configure_logging(settings.log_level)
-        _app = App.from_settings(settings)
+        _app = App.from_settings(settings, **_app_options)
     return _app
 
 
-def reset() -> None:
-    """Forget the cached App (tests and the demo change the environment between runs)."""
-    global _app
+def reset(**app_options: Any) -> None:
+    """Forget the cached App (tests and the demo change the environment between runs).
+
+    `app_options` are passed to `App.from_settings` for the next App, e.g. `timing=` so tests
+    drive retries and pacing with a fake clock instead of sleeping.
+    """
+    global _app, _app_options
     _app = None
+    _app_options = dict(app_options)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

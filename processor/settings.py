@@ -7,7 +7,7 @@ problem is a `ConfigError` naming the setting, raised at cold start rather than 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,16 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "SLACK_API_URL",
     "DYNAMODB_TABLE_NAME",
     "DYNAMODB_TIME_TO_LIVE",
+    "SLACK_BOT_TOKEN_SECRET",
+    "HOOK_URL_SECRET",
+    "CONFIGURATION_SECRET",
 )
+# Secrets may be given by reference (an SSM parameter name or a Secrets Manager ARN) instead.
+SECRET_REFERENCES: dict[str, str] = {
+    "SLACK_BOT_TOKEN": "SLACK_BOT_TOKEN_SECRET",
+    "HOOK_URL": "HOOK_URL_SECRET",
+    "CONFIGURATION": "CONFIGURATION_SECRET",
+}
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
@@ -91,9 +100,18 @@ class Settings:
         return bool(self.default_sns_topic_arn or self.sns_configuration)
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Build Settings from environment variables; `overrides` (CLI flags) win over the environment."""
-    env = os.environ if environ is None else environ
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    resolve_secret: Callable[[str, str], str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build Settings from environment variables; `overrides` (CLI flags) win over the environment.
+
+    `resolve_secret(setting, reference)` reads *_SECRET references (SSM or Secrets Manager); by
+    default a boto3-backed resolver is created, only when such a reference is set.
+    """
+    env = _with_secrets(os.environ if environ is None else environ, resolve_secret)
 
     def text(name: str) -> str | None:
         value = env.get(name)
@@ -151,6 +169,27 @@ def validate(settings: Settings) -> None:
             "no destination configured: set SLACK_BOT_TOKEN (Slack app), HOOK_URL (webhook) "
             "or DEFAULT_SNS_TOPIC_ARN / SNS_CONFIGURATION (SNS)",
         )
+
+
+def _with_secrets(
+    env: Mapping[str, str], resolve_secret: Callable[[str, str], str] | None
+) -> Mapping[str, str]:
+    """Replace each `X_SECRET` reference by its value under `X`; setting both is an error."""
+    resolved: dict[str, str] = {}
+    for direct, reference_name in SECRET_REFERENCES.items():
+        reference = (env.get(reference_name) or "").strip()
+        if not reference:
+            continue
+        if env.get(direct):
+            raise ConfigError(reference_name, f"set either {direct} or {reference_name}, not both")
+        if not (reference.startswith("arn:") or reference.startswith("/") or "/" not in reference):
+            raise ConfigError(reference_name, "must be an SSM parameter name or a Secrets Manager ARN")
+        if resolve_secret is None:
+            from processor.deliver.secrets import SecretResolver
+
+            resolve_secret = SecretResolver()
+        resolved[direct] = resolve_secret(reference_name, reference)
+    return {**env, **resolved} if resolved else env
 
 
 def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
