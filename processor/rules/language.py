@@ -1,0 +1,384 @@
+"""The rule language: a safe subset of Python expressions, checked once and compiled once.
+
+A rule is one Python expression over `event`, the CloudTrail record seen as a flat dict
+(`"userIdentity.arn"`, `"resources.0.ARN"`). It matches when it evaluates to exactly `True`;
+a truthy value such as "yes" or 1 does not match. Every rule of the cloudtrail-to-slack
+README works unchanged. Rules are parsed with `ast` and must stay inside this subset; anything
+else is refused at start with an error naming the setting, the rule and the reason.
+
+Reading the event (the only three ways; `event` is never used on its own):
+
+* `event["key"]`                    - raises KeyError when the record has no such field
+* `event.get("key")`, `event.get("key", default)`
+* `"key" in event`, `"key" not in event`
+
+Keys are string literals. A field holds a string, number, boolean or None (JSON null);
+a key naming an object or list does not exist, as in the flattened record.
+
+Allowed:
+
+* literals: strings, integers, floats, True, False, None; tuples, lists and sets of allowed
+  expressions (no dict displays, no `*` unpacking)
+* `and`, `or`, `not`, unary `-` and `+`, `x if cond else y`
+* comparisons, chained or not: `==  !=  <  <=  >  >=  in  not in  is  is not`
+* `+` and `-` (not `*`, `/`, `%`, `**`: repetition and powers can exhaust memory)
+* indexing and slicing of values other than `event` with integer literals: `v[0]`, `v[-1]`,
+  `v[2:5]`, `v[::2]`
+* method calls on values: `startswith endswith lower upper casefold strip lstrip rstrip split
+  rsplit find rfind count replace isdigit isalpha isalnum islower isupper`
+  (not `format`, `format_map`, `encode`, `translate`, ...; `replace` refuses to build a string
+  over 10 million characters)
+* calls to `len str int float bool min max abs sorted`, and to `any`/`all` over a literal
+  list, tuple or set (`any([a, b])`); positional arguments only
+
+Refused, among others: any other name (`os`, `open`, `getattr`, `globals`, `__import__`),
+any name or attribute with a double underscore, attribute access that is not a method call,
+`event` passed to a function or compared as a whole, lambda, comprehensions and generator
+expressions, `:=`, f-strings, `*`/`**` unpacking, keyword arguments, bytes and complex
+literals. A rule is at most 65536 characters, 5000 syntax nodes and 100 levels deep.
+
+A checked rule is rewritten so each event access calls a lookup with its key split in advance,
+then compiled once into a function that runs with no builtins but the ones listed above.
+"""
+
+from __future__ import annotations
+
+import ast
+import types
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from processor.errors import RuleError
+from processor.rules import patterns
+from processor.rules.indexing import find_index
+from processor.rules.lookup import KeyPath
+from processor.rules.runtime import SAFE_BUILTINS, SAFE_METHODS, accessors, guarded_replace
+
+__all__ = ["CompiledExpression", "compile_expression", "MAX_RULE_LENGTH", "MAX_NODES", "MAX_DEPTH"]
+
+MAX_RULE_LENGTH: Final[int] = 65536  # EVENTS_TO_TRACK folds a whole list of names into one rule
+MAX_NODES: Final[int] = 5000
+MAX_DEPTH: Final[int] = 100
+
+_EVENT_USES = 'event["key"], event.get("key"[, default]) or "key" in event'
+_BUILTIN_LIST = ", ".join(sorted(SAFE_BUILTINS))
+_METHOD_LIST = ", ".join(sorted(SAFE_METHODS))
+
+_REFUSED: Final[dict[type, str]] = {
+    ast.Lambda: "lambda is not allowed",
+    ast.ListComp: "comprehensions are not allowed",
+    ast.SetComp: "comprehensions are not allowed",
+    ast.DictComp: "comprehensions are not allowed",
+    ast.GeneratorExp: "generator expressions are not allowed",
+    ast.NamedExpr: "assignment expressions (:=) are not allowed",
+    ast.JoinedStr: "f-strings are not allowed",
+    ast.FormattedValue: "f-strings are not allowed",
+    ast.Starred: "unpacking with * is not allowed",
+    ast.Dict: "dict displays are not allowed",
+    ast.Await: "await is not allowed",
+    ast.Yield: "yield is not allowed",
+    ast.YieldFrom: "yield is not allowed",
+    ast.Slice: "a slice is only allowed inside brackets",
+}
+_OPERATOR_SYMBOLS: Final[dict[type, str]] = {
+    ast.Mult: "*",
+    ast.MatMult: "@",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
+    ast.Invert: "~",
+}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledExpression:
+    """A checked rule. `matches(event)` is True iff the rule evaluates to exactly True.
+
+    `matches` propagates the rule's own exceptions (KeyError for a missing `event["key"]`,
+    AttributeError for `None.endswith`): the rule set records them as evaluation errors.
+    `keys` lists every flat key the rule reads; `index` is (field, values) when the rule can
+    only be True for records whose field (eventName/eventSource) is one of `values`.
+    """
+
+    text: str
+    keys: frozenset[str]
+    index: tuple[str, frozenset[str]] | None
+    matches: Callable[[dict[str, Any]], bool] = field(repr=False)
+
+
+def compile_expression(text: str, *, setting: str) -> CompiledExpression:
+    """Check `text` against the safe subset and compile it; RuleError(setting, text, why) if not."""
+    source = text.lstrip(" \t")  # eval() ignores leading blanks; ast.parse would call them indentation
+    if not source.strip():
+        raise RuleError(setting, text, "the rule is empty")
+    if len(source) > MAX_RULE_LENGTH:
+        raise RuleError(setting, text, f"the rule is longer than {MAX_RULE_LENGTH} characters")
+    tree = _parse(source, setting, text)
+    keys = _Checker(setting, text).check(tree.body)
+    index = find_index(tree.body)
+    matches = _compile(tree.body, keys, setting)
+    return CompiledExpression(text=text, keys=frozenset(keys), index=index, matches=matches)
+
+
+def _parse(source: str, setting: str, text: str) -> ast.Expression:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        where = "at the end of the rule"
+        if exc.offset:
+            where = (
+                f"at column {exc.offset}"
+                if (exc.lineno or 1) == 1
+                else f"at line {exc.lineno}, column {exc.offset}"
+            )
+        detail = "" if exc.msg == "invalid syntax" else f": {exc.msg}"
+        raise RuleError(setting, text, f"invalid syntax {where}{detail}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise RuleError(setting, text, f"cannot be parsed: {exc}") from None
+
+
+class _Checker:
+    """Walks a parsed rule and raises RuleError at the first construct outside the subset."""
+
+    def __init__(self, setting: str, text: str) -> None:
+        self._setting = setting
+        self._text = text
+        self._nodes = 0
+        self.keys: set[str] = set()
+
+    def check(self, node: ast.expr) -> set[str]:
+        """Validate the whole rule; return the flat keys it reads."""
+        self._expr(node, 0)
+        return self.keys
+
+    def _refuse(self, reason: str) -> RuleError:
+        return RuleError(self._setting, self._text, reason)
+
+    def _expr(self, node: ast.expr, depth: int) -> None:
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise self._refuse(f"the rule has more than {MAX_NODES} elements")
+        if depth > MAX_DEPTH:
+            raise self._refuse(f"the rule is nested more than {MAX_DEPTH} levels deep")
+        handler = self._HANDLERS.get(type(node))
+        if handler is None:
+            raise self._refuse(_REFUSED.get(type(node), f"{type(node).__name__} expressions are not allowed"))
+        handler(self, node, depth + 1)
+
+    def _constant(self, node: ast.Constant, depth: int) -> None:
+        value = node.value
+        if value is not None and type(value) not in (str, int, float, bool):
+            raise self._refuse(f"{type(value).__name__} literals are not allowed")
+
+    def _name(self, node: ast.Name, depth: int) -> None:
+        name = node.id
+        if name == patterns.EVENT:
+            raise self._refuse(f"'event' cannot be used on its own; use {_EVENT_USES}")
+        if name in SAFE_BUILTINS:
+            raise self._refuse(f"builtin {name!r} can only be called, e.g. {name}(...)")
+        raise self._refuse(f"name {name!r} is not allowed; only 'event' and calls to {_BUILTIN_LIST}")
+
+    def _sequence(self, node: ast.Tuple | ast.List | ast.Set, depth: int) -> None:
+        for element in node.elts:
+            self._expr(element, depth)
+
+    def _boolop(self, node: ast.BoolOp, depth: int) -> None:
+        for value in node.values:
+            self._expr(value, depth)
+
+    def _unaryop(self, node: ast.UnaryOp, depth: int) -> None:
+        if not isinstance(node.op, ast.Not | ast.USub | ast.UAdd):
+            raise self._refuse(f"operator {_OPERATOR_SYMBOLS.get(type(node.op), '?')!r} is not allowed")
+        self._expr(node.operand, depth)
+
+    def _binop(self, node: ast.BinOp, depth: int) -> None:
+        if not isinstance(node.op, ast.Add | ast.Sub):
+            symbol = _OPERATOR_SYMBOLS.get(type(node.op), type(node.op).__name__)
+            raise self._refuse(f"operator {symbol!r} is not allowed; only + and -")
+        self._expr(node.left, depth)
+        self._expr(node.right, depth)
+
+    def _compare(self, node: ast.Compare, depth: int) -> None:
+        operands = [node.left, *node.comparators]
+        if any(patterns.is_event(operand) for operand in operands):
+            key = patterns.contains_key(node)
+            if key is not None:
+                self.keys.add(key)
+                return
+            membership = len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn)
+            if membership and patterns.is_event(node.comparators[0]) and not patterns.is_event(node.left):
+                raise self._refuse('the left side of "in event" must be a string literal: "key" in event')
+            raise self._refuse(f"'event' can only be used as {_EVENT_USES}")
+        for operand in operands:
+            self._expr(operand, depth)
+
+    def _ifexp(self, node: ast.IfExp, depth: int) -> None:
+        self._expr(node.test, depth)
+        self._expr(node.body, depth)
+        self._expr(node.orelse, depth)
+
+    def _subscript(self, node: ast.Subscript, depth: int) -> None:
+        if patterns.is_event(node.value):
+            key = patterns.str_literal(node.slice)
+            if key is None:
+                raise self._refuse('event keys must be string literals: event["key"]')
+            self.keys.add(key)
+            return
+        self._expr(node.value, depth)
+        index = node.slice
+        if isinstance(index, ast.Slice):
+            parts = [part for part in (index.lower, index.upper, index.step) if part is not None]
+        else:
+            parts = [index]
+        if not all(_is_int_literal(part) for part in parts):
+            raise self._refuse("values can only be indexed with integer literals: v[0], v[-1], v[1:3]")
+
+    def _attribute(self, node: ast.Attribute, depth: int) -> None:
+        # Reached only for attributes that are not immediately called.
+        if _is_dunder(node.attr):
+            raise self._refuse(f"attribute {node.attr!r} is not allowed")
+        if patterns.is_event(node.value) and node.attr == "get":
+            raise self._refuse('event.get must be called: event.get("key"[, default])')
+        raise self._refuse(
+            f"attribute {node.attr!r} is not allowed; attributes can only be method calls such as v.lower()"
+        )
+
+    def _call(self, node: ast.Call, depth: int) -> None:
+        if node.keywords:
+            raise self._refuse("keyword arguments are not allowed")
+        if any(isinstance(arg, ast.Starred) for arg in node.args):
+            raise self._refuse("unpacking with * is not allowed")
+        func = node.func
+        if isinstance(func, ast.Name):
+            self._builtin_call(func.id, node, depth)
+        elif isinstance(func, ast.Attribute):
+            self._method_call(func, node, depth)
+        else:
+            self._expr(func, depth)  # names the real problem first, e.g. "lambda is not allowed"
+            raise self._refuse(f"only the builtins {_BUILTIN_LIST} and string methods can be called")
+
+    def _builtin_call(self, name: str, node: ast.Call, depth: int) -> None:
+        if name not in SAFE_BUILTINS:
+            raise self._refuse(f"calls to {name!r} are not allowed; allowed functions: {_BUILTIN_LIST}")
+        self._no_bare_event(node.args, f"{name}()")
+        if name in ("any", "all") and (
+            len(node.args) != 1 or not isinstance(node.args[0], ast.List | ast.Tuple | ast.Set)
+        ):
+            raise self._refuse(f"{name}() takes one literal list, tuple or set, e.g. {name}([a, b])")
+        for arg in node.args:
+            self._expr(arg, depth)
+
+    def _method_call(self, func: ast.Attribute, node: ast.Call, depth: int) -> None:
+        method = func.attr
+        if _is_dunder(method):
+            raise self._refuse(f"attribute {method!r} is not allowed")
+        if patterns.is_event(func.value):
+            if method != "get":
+                raise self._refuse(f"'event.{method}' is not allowed; only {_EVENT_USES}")
+            if not 1 <= len(node.args) <= 2 or patterns.str_literal(node.args[0]) is None:
+                raise self._refuse("event.get takes a string literal key and an optional default")
+            self._no_bare_event(node.args[1:], "event.get()")
+            self.keys.add(node.args[0].value)  # type: ignore[attr-defined]
+            for arg in node.args[1:]:
+                self._expr(arg, depth)
+            return
+        self._expr(func.value, depth)  # the receiver first: `os.system()` is refused for `os`
+        if method not in SAFE_METHODS:
+            raise self._refuse(f"method {method!r} is not allowed; allowed methods: {_METHOD_LIST}")
+        self._no_bare_event(node.args, f".{method}()")
+        for arg in node.args:
+            self._expr(arg, depth)
+
+    def _no_bare_event(self, args: list[ast.expr], callee: str) -> None:
+        if any(patterns.is_event(arg) for arg in args):
+            raise self._refuse(f"'event' cannot be passed to {callee}; use {_EVENT_USES}")
+
+    _HANDLERS: Final[dict[type, Callable[[_Checker, Any, int], None]]] = {
+        ast.Constant: _constant,
+        ast.Name: _name,
+        ast.Tuple: _sequence,
+        ast.List: _sequence,
+        ast.Set: _sequence,
+        ast.BoolOp: _boolop,
+        ast.UnaryOp: _unaryop,
+        ast.BinOp: _binop,
+        ast.Compare: _compare,
+        ast.IfExp: _ifexp,
+        ast.Subscript: _subscript,
+        ast.Attribute: _attribute,
+        ast.Call: _call,
+    }
+
+
+def _is_dunder(name: str) -> bool:
+    return "__" in name
+
+
+def _is_int_literal(node: ast.expr) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+class _Lowering(ast.NodeTransformer):
+    """Replaces event accesses with calls to per-key accessors, and replace() with its guard."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self._names = names  # flat key -> suffix of its accessor names
+
+    def _accessor(self, kind: str, key: str, *extra: ast.expr) -> ast.Call:
+        func = ast.Name(id=f"_{kind}_{self._names[key]}", ctx=ast.Load())
+        return ast.Call(func=func, args=[ast.Name(id=patterns.EVENT, ctx=ast.Load()), *extra], keywords=[])
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
+        key = patterns.subscript_key(node)
+        if key is not None:
+            return self._accessor("item", key)
+        return self.generic_visit(node)  # type: ignore[return-value]
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        key = patterns.get_key(node)
+        if key is not None:
+            return self._accessor("get", key, *node.args[1:])
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "replace":
+            func = ast.Name(id="_replace", ctx=ast.Load())
+            return ast.Call(func=func, args=[node.func.value, *node.args], keywords=[])
+        return node
+
+    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+        key = patterns.contains_key(node)
+        if key is None:
+            return self.generic_visit(node)  # type: ignore[return-value]
+        test = self._accessor("has", key)
+        return ast.UnaryOp(op=ast.Not(), operand=test) if isinstance(node.ops[0], ast.NotIn) else test
+
+
+def _compile(body: ast.expr, keys: set[str], setting: str) -> Callable[[dict[str, Any]], bool]:
+    """Turn a checked body into `lambda event: (<lowered body>) is True`, compiled once."""
+    names = {key: str(position) for position, key in enumerate(sorted(keys))}
+    namespace: dict[str, Any] = {"__builtins__": {}, **SAFE_BUILTINS, "_replace": guarded_replace}
+    for key, suffix in names.items():
+        item, get, contains = accessors(KeyPath(key))
+        namespace.update({f"_item_{suffix}": item, f"_get_{suffix}": get, f"_has_{suffix}": contains})
+    lowered = _Lowering(names).visit(body)
+    test = ast.Compare(left=lowered, ops=[ast.Is()], comparators=[ast.Constant(True)])
+    arguments = ast.arguments(
+        posonlyargs=[], args=[ast.arg(arg=patterns.EVENT)], kwonlyargs=[], kw_defaults=[], defaults=[]
+    )
+    tree = ast.fix_missing_locations(ast.Expression(body=ast.Lambda(args=arguments, body=test)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. SyntaxWarning for `x is "literal"`, as eval() would
+        code = compile(tree, f"<{setting} rule>", "eval")
+    function_code = next(const for const in code.co_consts if isinstance(const, types.CodeType))
+    return types.FunctionType(function_code, namespace, "rule")

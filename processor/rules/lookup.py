@@ -1,0 +1,137 @@
+"""Read one flat key ("userIdentity.arn") from a nested CloudTrail record, without flattening it.
+
+The reference flattened every record before evaluating rules: dict keys joined with ".", list
+items named "0", "1", ..., and only leaves (str, int, float, bool, None) kept, so a key that
+names a dict or a list, even an empty one, does not exist. Flattening a whole record costs more
+than parsing it, and a rule reads two or three keys, so this module resolves those keys lazily
+with the same meaning:
+
+* Fast path: split the key on "." and walk dicts by key and lists by canonical index
+  ("0", "7", never "00", "-1" or "+1").
+* Slow path, only when the fast path finds nothing or stops on a dict/list: a dict key may itself
+  contain dots (requestParameters {"a.b": 1} flattens to "requestParameters.a.b"), so at each
+  dict every dotted prefix of the rest of the key is tried. When several spellings resolve,
+  the one flatten would have written last (dict order, depth first) wins, exactly as flatten does.
+
+Accepted divergence: when the fast path succeeds it wins, even if another spelling of the same
+flat key also exists later in the record. Example: {"a": {"b": 1}, "a.b": 2} flattens to
+{"a.b": 2} but resolves to 1 here. Real CloudTrail records do not hold such collisions; detecting
+them would mean scanning every dict on every lookup.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+__all__ = ["MISSING", "KeyPath", "is_canonical_index", "resolve", "resolve_path"]
+
+
+class _Missing:
+    """Type of MISSING: what a key that flatten would not have produced resolves to."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final[Any] = _Missing()
+
+
+def is_canonical_index(segment: str) -> bool:
+    """True for the names flatten gives list items: "0", "1", ..., no sign, no leading zero."""
+    if segment == "0":
+        return True
+    return segment.isascii() and segment.isdigit() and segment[0] != "0"
+
+
+def resolve(record: Any, key: str) -> Any:
+    """The value flatten(record)[key] would hold, or MISSING. Splits the key on each call."""
+    return resolve_path(record, key, tuple(key.split(".")))
+
+
+def resolve_path(record: Any, key: str, segments: tuple[str, ...]) -> Any:
+    """resolve() with `segments == tuple(key.split("."))` computed once by the caller."""
+    node = record
+    for segment in segments:
+        if isinstance(node, dict):
+            node = node.get(segment, MISSING)
+            if node is MISSING:
+                break
+        elif isinstance(node, list):
+            if not is_canonical_index(segment):
+                node = MISSING
+                break
+            position = int(segment)
+            if position >= len(node):
+                node = MISSING
+                break
+            node = node[position]
+        else:
+            node = MISSING
+            break
+    else:
+        if not isinstance(node, dict | list):
+            return node
+    if len(segments) == 1:  # a key without dots has no other spelling: the common "field absent" case
+        return MISSING
+    return _resolve_exact(record, key)
+
+
+def _resolve_exact(node: Any, rest: str) -> Any:
+    """Slow path: try every way of splitting `rest` into dict keys; the last one in flatten order wins."""
+    if isinstance(node, list):
+        head, dot, tail = rest.partition(".")
+        if not is_canonical_index(head) or int(head) >= len(node):
+            return MISSING
+        child = node[int(head)]
+        return _leaf_or_descend(child, tail, bool(dot))
+    if not isinstance(node, dict):
+        return MISSING
+    found: list[tuple[str, Any]] = []
+    start = 0
+    while True:
+        dot_at = rest.find(".", start)
+        prefix = rest if dot_at < 0 else rest[:dot_at]
+        if prefix in node:
+            value = _leaf_or_descend(node[prefix], rest[dot_at + 1 :], dot_at >= 0)
+            if value is not MISSING:
+                found.append((prefix, value))
+        if dot_at < 0:
+            break
+        start = dot_at + 1
+    if not found:
+        return MISSING
+    if len(found) == 1:
+        return found[0][1]
+    order = {name: position for position, name in enumerate(node)}
+    return max(found, key=lambda pair: order[pair[0]])[1]
+
+
+def _leaf_or_descend(child: Any, tail: str, has_tail: bool) -> Any:
+    if has_tail:
+        return _resolve_exact(child, tail)
+    return MISSING if isinstance(child, dict | list) else child
+
+
+class KeyPath:
+    """A flat key with its segments split once, at rule compile time."""
+
+    __slots__ = ("key", "segments")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.segments = tuple(key.split("."))
+
+    def resolve(self, record: Any) -> Any:
+        """The value flatten(record)[self.key] would hold, or MISSING."""
+        return resolve_path(record, self.key, self.segments)
+
+    def __repr__(self) -> str:
+        return f"KeyPath({self.key!r})"

@@ -1,0 +1,66 @@
+"""Recognise the three shapes through which a rule may read the event.
+
+Shared by the validator (which accepts them), the lowering (which replaces them with lookups)
+and the index analysis (which reads eventName/eventSource tests), so all three agree on what
+"an event access" is.
+"""
+
+from __future__ import annotations
+
+import ast
+
+EVENT = "event"
+
+
+def is_event(node: ast.AST) -> bool:
+    """True for the bare name `event`."""
+    return isinstance(node, ast.Name) and node.id == EVENT
+
+
+def str_literal(node: ast.AST | None) -> str | None:
+    """The value of a string literal, else None."""
+    if isinstance(node, ast.Constant) and type(node.value) is str:
+        return node.value
+    return None
+
+
+def subscript_key(node: ast.AST) -> str | None:
+    """ "k" for `event["k"]`."""
+    if isinstance(node, ast.Subscript) and is_event(node.value):
+        return str_literal(node.slice)
+    return None
+
+
+def is_event_get(node: ast.AST) -> bool:
+    """True for any call of the form `event.get(...)`, well-formed or not."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and is_event(node.func.value)
+    )
+
+
+def get_key(node: ast.AST) -> str | None:
+    """ "k" for `event.get("k")` and `event.get("k", default)`."""
+    if is_event_get(node) and not node.keywords and 1 <= len(node.args) <= 2:  # type: ignore[attr-defined]
+        return str_literal(node.args[0])  # type: ignore[attr-defined]
+    return None
+
+
+def contains_key(node: ast.AST) -> str | None:
+    """ "k" for `"k" in event` and `"k" not in event`."""
+    if (
+        isinstance(node, ast.Compare)
+        and len(node.ops) == 1
+        and isinstance(node.ops[0], ast.In | ast.NotIn)
+        and is_event(node.comparators[0])
+    ):
+        return str_literal(node.left)
+    return None
+
+
+def read_key(node: ast.AST) -> str | None:
+    """The flat key of `event["k"]` or `event.get("k"[, d])`: expressions whose value is a field."""
+    key = subscript_key(node)
+    return key if key is not None else get_key(node)

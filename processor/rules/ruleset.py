@@ -1,0 +1,222 @@
+"""The rules of one deployment, built once per cold start, and the verdict for one record.
+
+Order and outcome follow the reference: ignore rules first (the first that matches suppresses
+the record), then RULES, the default rules and EVENTS_TO_TRACK; the first rule that matches
+wins. A rule that raises is recorded as a failure and the next rule is tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from processor.errors import ConfigError, RuleError
+from processor.models import RuleFailure, RuleRef, Verdict
+from processor.rules.defaults import DEFAULT_RULE_INFO, default_rules, events_to_track_rule
+from processor.rules.dispatch import Dispatch
+from processor.rules.language import CompiledExpression, compile_expression
+
+__all__ = [
+    "CompiledRule",
+    "RuleCheck",
+    "RulesReport",
+    "RuleSet",
+    "build_ruleset",
+    "check_rules",
+    "split_rules",
+]
+
+RULES: Final = "RULES"
+IGNORE_RULES: Final = "IGNORE_RULES"
+USE_DEFAULT_RULES: Final = "USE_DEFAULT_RULES"
+EVENTS_TO_TRACK: Final = "EVENTS_TO_TRACK"
+RULES_SEPARATOR: Final = "RULES_SEPARATOR"
+
+_NO_VERDICT: Final = Verdict()
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule as alerts name it (`ref`) and as it runs (`expression`)."""
+
+    ref: RuleRef
+    expression: CompiledExpression
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCheck:
+    """One configured rule and whether it compiled: what `trailalert rules check` prints."""
+
+    ref: RuleRef
+    expression: CompiledExpression | None
+    error: RuleError | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class RulesReport:
+    """Every configured rule with its status, and every problem (not only the first)."""
+
+    checks: tuple[RuleCheck, ...]
+    problems: tuple[ConfigError, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def split_rules(raw: str | None, separator: str) -> list[str]:
+    """Split a RULES/IGNORE_RULES value; empty and blank pieces are dropped.
+
+    The reference drops only empty pieces and lets a blank one fail on every record; a blank
+    piece can never match, so dropping it only removes that noise.
+    """
+    if not raw:
+        return []
+    if not separator:
+        raise ConfigError(RULES_SEPARATOR, "must not be empty")
+    return [piece for piece in raw.split(separator) if piece.strip()]
+
+
+def check_rules(
+    *,
+    rules: str | None,
+    ignore_rules: str | None,
+    separator: str = ",",
+    use_default_rules: bool = True,
+    events_to_track: str | None,
+    function_name: str,
+) -> RulesReport:
+    """Compile every configured rule, collecting all problems instead of stopping at the first."""
+    checks: list[RuleCheck] = []
+    problems: list[ConfigError] = []
+    sources: list[tuple[str, str, str]] = []  # (setting, id, text), in evaluation order
+    for setting, raw in ((IGNORE_RULES, ignore_rules), (RULES, rules)):
+        try:
+            pieces = split_rules(raw, separator)
+        except ConfigError as exc:
+            problems.append(exc)
+            continue
+        sources.extend((setting, f"{setting}[{position}]", text) for position, text in enumerate(pieces))
+    if use_default_rules:
+        sources.extend((USE_DEFAULT_RULES, rule_id, text) for rule_id, text in default_rules(function_name))
+    if events_to_track:
+        sources.append((EVENTS_TO_TRACK, EVENTS_TO_TRACK, events_to_track_rule(events_to_track)))
+
+    for setting, rule_id, text in sources:
+        info = DEFAULT_RULE_INFO.get(rule_id)
+        ref = RuleRef(id=rule_id, expression=text, origin=setting)
+        if info is not None:
+            ref = RuleRef(rule_id, text, setting, title=info.title, severity=info.severity)
+        try:
+            checks.append(RuleCheck(ref, compile_expression(text, setting=setting), None))
+        except RuleError as exc:
+            error = _with_separator_hint(exc, separator)
+            checks.append(RuleCheck(ref, None, error))
+            problems.append(error)
+
+    if not any(check.ref.origin != IGNORE_RULES for check in checks) and not any(
+        problem.setting in (RULES, RULES_SEPARATOR) for problem in problems
+    ):
+        problems.append(
+            ConfigError(RULES, "no rules to apply: set RULES or EVENTS_TO_TRACK, or enable USE_DEFAULT_RULES")
+        )
+    return RulesReport(tuple(checks), tuple(problems))
+
+
+def _with_separator_hint(error: RuleError, separator: str) -> RuleError:
+    """A syntax error in a split rule is often a rule cut in two by the separator: say so."""
+    if error.setting not in (RULES, IGNORE_RULES) or not error.reason.startswith("invalid syntax"):
+        return error
+    hint = (
+        f"; rules are split on {separator!r}, so if a rule contains {separator!r}, "
+        f"set {RULES_SEPARATOR} to a character no rule contains"
+    )
+    return RuleError(error.setting, error.rule, error.reason + hint)
+
+
+def build_ruleset(
+    *,
+    rules: str | None,
+    ignore_rules: str | None,
+    separator: str = ",",
+    use_default_rules: bool = True,
+    events_to_track: str | None,
+    function_name: str,
+) -> RuleSet:
+    """The RuleSet of a deployment; raises the first problem check_rules finds (RuleError/ConfigError)."""
+    report = check_rules(
+        rules=rules,
+        ignore_rules=ignore_rules,
+        separator=separator,
+        use_default_rules=use_default_rules,
+        events_to_track=events_to_track,
+        function_name=function_name,
+    )
+    if report.problems:
+        raise report.problems[0]
+    compiled = [
+        CompiledRule(check.ref, check.expression) for check in report.checks if check.expression is not None
+    ]
+    return RuleSet(
+        rules=[rule for rule in compiled if rule.ref.origin != IGNORE_RULES],
+        ignore_rules=[rule for rule in compiled if rule.ref.origin == IGNORE_RULES],
+    )
+
+
+class RuleSet:
+    """Ordered ignore rules and rules, with an index so a record runs only rules that can match."""
+
+    def __init__(
+        self,
+        rules: Sequence[CompiledRule],
+        ignore_rules: Sequence[CompiledRule] = (),
+        *,
+        use_index: bool = True,
+    ) -> None:
+        self._rules = Dispatch(rules, use_index=use_index)
+        self._ignore = Dispatch(ignore_rules, use_index=use_index)
+        self.use_index = use_index
+
+    @property
+    def rules(self) -> tuple[CompiledRule, ...]:
+        return self._rules.rules
+
+    @property
+    def ignore_rules(self) -> tuple[CompiledRule, ...]:
+        return self._ignore.rules
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every flat key any rule reads: the only fields a record needs for evaluation."""
+        return frozenset().union(*(rule.expression.keys for rule in (*self.ignore_rules, *self.rules)))
+
+    def evaluate(self, event: dict[str, Any]) -> Verdict:
+        """Ignore rules, then rules; the first that is True decides. Raising rules become failures."""
+        failures: list[RuleFailure] = []
+        for rule in self._ignore.candidates(event):
+            try:
+                if rule.expression.matches(event):
+                    return Verdict(ignored_by=rule.ref, failures=tuple(failures))
+            except Exception as exc:  # a rule's own error must not stop the others
+                failures.append(_failure(rule, exc, event))
+        for rule in self._rules.candidates(event):
+            try:
+                if rule.expression.matches(event):
+                    return Verdict(matched=rule.ref, failures=tuple(failures))
+            except Exception as exc:  # a rule's own error must not stop the others
+                failures.append(_failure(rule, exc, event))
+        return Verdict(failures=tuple(failures)) if failures else _NO_VERDICT
+
+    def without_index(self) -> RuleSet:
+        """The same rules evaluated one by one: for checking that the index changes nothing."""
+        return RuleSet(self.rules, self.ignore_rules, use_index=False)
+
+
+def _failure(rule: CompiledRule, exc: Exception, event: dict[str, Any]) -> RuleFailure:
+    event_id = event.get("eventID") if isinstance(event, dict) else None
+    return RuleFailure(rule=rule.ref, error=f"{type(exc).__name__}: {exc}", event_id=str(event_id or ""))

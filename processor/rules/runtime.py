@@ -1,0 +1,96 @@
+"""What a compiled rule may call at run time: field accessors, a guarded replace, a few builtins.
+
+A compiled rule runs with `{"__builtins__": {}}` plus exactly the names built here, so this
+module is the whole of what a rule can reach besides its own literals and event values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from processor.rules.lookup import MISSING, KeyPath, resolve_path
+
+# Pure functions of their arguments; none can reach objects, files, modules or the interpreter.
+# `any`/`all` are only accepted over a literal list/tuple/set (see language.py).
+SAFE_BUILTINS: Final[dict[str, Callable[..., Any]]] = {
+    "abs": abs,
+    "all": all,
+    "any": any,
+    "bool": bool,
+    "float": float,
+    "int": int,
+    "len": len,
+    "max": max,
+    "min": min,
+    "sorted": sorted,
+    "str": str,
+}
+
+# Methods of str that only read or copy their receiver. Deliberately absent: format/format_map
+# (format strings walk attributes: "{0.__class__}"), encode/translate/join and anything padding
+# a string to a caller-chosen width.
+SAFE_METHODS: Final[frozenset[str]] = frozenset(
+    {
+        "casefold",
+        "count",
+        "endswith",
+        "find",
+        "isalnum",
+        "isalpha",
+        "isdigit",
+        "islower",
+        "isupper",
+        "lower",
+        "lstrip",
+        "replace",
+        "rfind",
+        "rsplit",
+        "rstrip",
+        "split",
+        "startswith",
+        "strip",
+        "upper",
+    }
+)
+
+# str.replace can square a string's length ("x".replace("", long)); nested calls would exhaust
+# memory. A result above this size raises ValueError instead: the rule fails for that event only.
+MAX_REPLACE_RESULT: Final[int] = 10_000_000
+
+
+def guarded_replace(receiver: Any, *args: Any) -> Any:
+    """`receiver.replace(*args)`, refusing results larger than MAX_REPLACE_RESULT characters."""
+    if type(receiver) is str and len(args) >= 2 and type(args[0]) is str and type(args[1]) is str:
+        old, new = args[0], args[1]
+        hits = receiver.count(old) if old else len(receiver) + 1
+        if len(args) > 2 and type(args[2]) is int and args[2] >= 0:
+            hits = min(hits, args[2])
+        size = len(receiver) + hits * (len(new) - len(old))
+        if size > MAX_REPLACE_RESULT:
+            raise ValueError(f"replace() would build {size} characters; the limit is {MAX_REPLACE_RESULT}")
+    return receiver.replace(*args)
+
+
+def accessors(path: KeyPath) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., bool]]:
+    """`event[key]`, `event.get(key, default)` and `key in event` for one precomputed key.
+
+    Each behaves as the same operation on the flattened record: a missing key raises
+    KeyError(key), returns the default, or is not "in" the event.
+    """
+    key, segments = path.key, path.segments
+
+    def item(event: Any) -> Any:
+        value = resolve_path(event, key, segments)
+        if value is MISSING:
+            raise KeyError(key)
+        return value
+
+    def get(event: Any, default: Any = None) -> Any:
+        value = resolve_path(event, key, segments)
+        return default if value is MISSING else value
+
+    def contains(event: Any) -> bool:
+        return resolve_path(event, key, segments) is not MISSING
+
+    return item, get, contains
