@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from backfill.cli import backfill_command
 from processor import __version__
 
 
@@ -16,3 +17,6 @@ def main() -> None:
 @main.group(name="rules")
 def rules_group() -> None:
     """Validate and inspect the rules the processor would run."""
+
+
+main.add_command(backfill_command)

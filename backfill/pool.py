@@ -1,0 +1,168 @@
+"""`--workers N`: N processes do the CPU work (inflate, parse, match, render); the parent does the rest.
+
+The parent keeps listing, downloading, output, delivery and the state file, so pacing and
+idempotency stay in one place. A feeder thread per worker streams one object at a time into that
+worker's bounded queue; workers put their batches on one bounded result queue. Every queue is
+bounded, so a slow consumer (Slack's rate limits) slows the producers instead of filling memory.
+Processes are spawned, not forked: the parent runs threads, and forking those is unsafe.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import signal
+import threading
+import traceback
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from backfill.errors import BackfillError, ObjectUnreadable
+from backfill.sources import ObjectRef
+from backfill.window import EventFilter
+from backfill.work import Batch, Counts, ObjectEvaluator, build_evaluator
+from processor.settings import Settings
+
+INPUT_CHUNKS = 8
+RESULT_BATCHES = 64
+_POLL_SECONDS = 0.5
+
+
+def local_batches(
+    objects: Iterable[tuple[ObjectRef, Iterator[bytes]]], evaluator: ObjectEvaluator
+) -> Iterator[Batch]:
+    """`--workers 1`: the same work in this process, with no pickling at all."""
+    for ref, chunks in objects:
+        yield from evaluator.run(ref.url, chunks)
+
+
+class WorkerPool:
+    """Start with `with`, iterate `batches(objects)` once; leaving the block stops every process."""
+
+    def __init__(self, count: int, settings: Settings, preview: bool, in_window: EventFilter) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._results: Any = context.Queue(maxsize=RESULT_BATCHES)
+        self._inputs: list[Any] = [context.Queue(maxsize=INPUT_CHUNKS) for _ in range(count)]
+        self._processes = [
+            context.Process(
+                target=_worker_main,
+                args=(inputs, self._results, settings, preview, in_window),
+                name=f"backfill-worker-{i}",
+                daemon=True,
+            )
+            for i, inputs in enumerate(self._inputs)
+        ]
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._feed_error: BaseException | None = None
+
+    def __enter__(self) -> WorkerPool:
+        for process in self._processes:
+            process.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+            process.join(timeout=5)
+
+    def batches(self, objects: Iterator[tuple[ObjectRef, Iterator[bytes]]]) -> Iterator[Batch]:
+        feeders = [
+            threading.Thread(target=self._feed, args=(objects, inputs), daemon=True, name=f"feed-{i}")
+            for i, inputs in enumerate(self._inputs)
+        ]
+        for feeder in feeders:
+            feeder.start()
+        running = len(self._processes)
+        while running:
+            try:
+                kind, payload = self._results.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                self._check_alive()
+                continue
+            if kind == "batch":
+                yield payload
+            elif kind == "exit":
+                running -= 1
+        if self._feed_error is not None:
+            raise self._feed_error
+
+    def _feed(self, objects: Iterator[tuple[ObjectRef, Iterator[bytes]]], inputs: Any) -> None:
+        try:
+            while True:
+                with self._lock:
+                    item = next(objects, None)
+                if item is None:
+                    break
+                ref, chunks = item
+                self._put(inputs, ("begin", ref.url))
+                try:
+                    for chunk in chunks:
+                        self._put(inputs, ("chunk", chunk))
+                except ObjectUnreadable as exc:
+                    self._put(inputs, ("fail", str(exc)))
+                else:
+                    self._put(inputs, ("end", None))
+        except BaseException as exc:  # the listing failed: report it once every worker is done
+            self._feed_error = exc
+        finally:
+            self._put(inputs, ("stop", None))
+
+    def _put(self, target: Any, message: tuple[str, Any]) -> None:
+        while not self._stop.is_set():
+            try:
+                target.put(message, timeout=_POLL_SECONDS)
+                return
+            except queue.Full:
+                continue
+
+    def _check_alive(self) -> None:
+        for process in self._processes:
+            if process.exitcode not in (None, 0):
+                raise BackfillError(f"{process.name} died (exit code {process.exitcode}); rerun with --state")
+
+
+def _worker_main(
+    inputs: Any, results: Any, settings: Settings, preview: bool, in_window: EventFilter
+) -> None:
+    """A worker: Ctrl-C is the parent's to handle, so the worker ignores it and is stopped by it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    evaluator = build_evaluator(settings, preview, in_window)
+    while True:
+        kind, url = inputs.get()
+        if kind == "stop":
+            results.put(("exit", None))
+            return
+        stream = _ChunkStream(inputs)
+        try:
+            for batch in evaluator.run(url, stream):
+                results.put(("batch", batch))
+        except Exception:  # a bug must not take the other objects down: fail this object, say why
+            detail = traceback.format_exc(limit=3).strip().replace("\n", " | ")
+            results.put(("batch", Batch(url, (), Counts(), done=True, error=f"internal error: {detail}")))
+        stream.drain()
+
+
+class _ChunkStream:
+    """One object's chunks as the feeder sent them; `drain` skips what an early failure left unread."""
+
+    def __init__(self, inputs: Any) -> None:
+        self._inputs = inputs
+        self._ended = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        while not self._ended:
+            kind, payload = self._inputs.get()
+            if kind == "chunk":
+                yield payload
+                continue
+            self._ended = True
+            if kind == "fail":
+                raise ObjectUnreadable(payload)
+
+    def drain(self) -> None:
+        while not self._ended:
+            kind, _ = self._inputs.get()
+            self._ended = kind != "chunk"

@@ -1,0 +1,126 @@
+"""Listing a CloudTrail bucket without listing all of it.
+
+The layout is `[prefix/]AWSLogs/[o-orgid/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/file`. Accounts,
+organisation ids and regions that the filters do not fix are discovered with `Delimiter="/"`
+listings (one request per level, not per object). Under a region the day folders sort in time
+order, so a date range is one listing that starts after the first day (`StartAfter`) and stops at
+the first key past the last day: it costs one request per 1,000 keys in the window, never one per
+empty day, and nothing outside the window is ever requested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from backfill.sources import ObjectRef, S3Source, Selection
+
+ROOT = "AWSLogs"
+SERVICE = "CloudTrail"
+
+
+@dataclass
+class S3Lister:
+    """Yields the objects the selection wants; `notes` says where pruning was impossible."""
+
+    client: Any
+    selection: Selection
+    notes: list[str] = field(default_factory=list)
+
+    def objects(self, source: S3Source) -> Iterator[ObjectRef]:
+        for key, size in self._keys(source.bucket, source.prefix):
+            if self.selection.wants(key):
+                yield ObjectRef(f"s3://{source.bucket}/{key}", source.bucket, key, size)
+
+    def _keys(self, bucket: str, prefix: str) -> Iterator[tuple[str, int]]:
+        *complete, partial = prefix.split("/")
+        if partial:  # the prefix ends inside a name: nothing to walk, list it as it is
+            yield from self._flat(bucket, prefix)
+            return
+        if ROOT in complete:
+            at = complete.index(ROOT)
+            yield from self._walk_root(bucket, "/".join(complete[: at + 1]) + "/", complete[at + 1 :])
+            return
+        if prefix + ROOT + "/" in self._dirs(bucket, prefix):
+            yield from self._walk_root(bucket, prefix + ROOT + "/", [])
+            return
+        self.notes.append(f"s3://{bucket}/{prefix}: no {ROOT}/ folder, so the whole prefix is listed")
+        yield from self._flat(bucket, prefix)
+
+    def _walk_root(self, bucket: str, root: str, rest: list[str]) -> Iterator[tuple[str, int]]:
+        tops = [root + rest[0] + "/"] if rest else self._dirs(bucket, root)
+        rest = rest[1:]
+        for top in tops:
+            if _name(top).startswith("o-"):  # an organization trail: accounts are one level down
+                if rest:
+                    accounts = [top + rest[0] + "/"]
+                elif self.selection.accounts:
+                    accounts = [top + account + "/" for account in sorted(self.selection.accounts)]
+                else:
+                    accounts = self._dirs(bucket, top)
+                for account in accounts:
+                    yield from self._walk_account(bucket, account, rest[1:] if rest else [])
+            else:
+                yield from self._walk_account(bucket, top, rest)
+
+    def _walk_account(self, bucket: str, account: str, rest: list[str]) -> Iterator[tuple[str, int]]:
+        if self.selection.accounts and _name(account) not in self.selection.accounts:
+            return
+        if rest and rest[0] != SERVICE:  # CloudTrail-Digest/, CloudTrail-Insight/: not API events
+            return
+        service = account + SERVICE + "/"
+        rest = rest[1:]
+        if rest:
+            regions = [service + rest[0] + "/"]
+        elif self.selection.regions:
+            regions = [service + region + "/" for region in sorted(self.selection.regions)]
+        else:
+            regions = self._dirs(bucket, service)
+        for region in regions:
+            if self.selection.regions and _name(region) not in self.selection.regions:
+                continue
+            yield from self._walk_days(bucket, region, rest[1:] if rest else [])
+
+    def _walk_days(self, bucket: str, region: str, rest: list[str]) -> Iterator[tuple[str, int]]:
+        prefix = region + "".join(part + "/" for part in rest)
+        window = self.selection.window
+        first, stop = window.first_day(), window.day_after_last()
+        start_after = region + first.strftime("%Y/%m/%d/") if first else None
+        stop_at = region + stop.strftime("%Y/%m/%d/") if stop else None
+        if start_after is not None and start_after <= prefix:
+            start_after = None
+        if stop_at is not None and stop_at <= prefix:
+            return
+        yield from self._flat(bucket, prefix, start_after, stop_at)
+
+    def _dirs(self, bucket: str, prefix: str) -> list[str]:
+        found: list[str] = []
+        for page in self._pages(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+            found.extend(item["Prefix"] for item in page.get("CommonPrefixes", ()))
+        return found
+
+    def _flat(
+        self, bucket: str, prefix: str, start_after: str | None = None, stop_at: str | None = None
+    ) -> Iterator[tuple[str, int]]:
+        params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if start_after:
+            params["StartAfter"] = start_after
+        for page in self._pages(**params):
+            for item in page.get("Contents", ()):
+                if stop_at is not None and item["Key"] >= stop_at:
+                    return
+                yield item["Key"], int(item.get("Size", 0))
+
+    def _pages(self, **params: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            page = self.client.list_objects_v2(**params)
+            yield page
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+            params["ContinuationToken"] = token
+
+
+def _name(prefix: str) -> str:
+    return prefix.rstrip("/").rsplit("/", 1)[-1]

@@ -1,0 +1,125 @@
+"""The CPU work of one object: chunks in, batches of alerts and counts out, through the shared core.
+
+The same code runs in the CLI's process (`--workers 1`) and in worker processes; it does no I/O
+besides consuming chunks, so its results are identical wherever it runs. Records go through
+`processor.pipeline.evaluate` (match, route, render) in batches, which keeps memory bounded while
+a huge file streams by.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+from backfill.config import PreviewRouter
+from backfill.errors import ObjectUnreadable
+from backfill.window import EventFilter
+from processor.errors import DecodeError
+from processor.logfiles import LogFileReader
+from processor.models import Alert, Record, RuleFailure
+from processor.pipeline import Rules, evaluate
+from processor.routing import Router
+from processor.settings import Settings
+
+BATCH_RECORDS = 2000
+MAX_REASONS = 5  # undecodable elements and rule errors named per object; the rest are counted
+
+
+@dataclass
+class Counts:
+    """What happened to the events of one batch (or, summed, of a whole run)."""
+
+    events: int = 0
+    outside_window: int = 0
+    ignored: int = 0
+    unmatched: int = 0
+    undecodable: int = 0
+    rule_errors: int = 0
+    unrouted: int = 0
+    alerts: int = 0
+    per_rule: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: Counts) -> None:
+        for name in ("events", "outside_window", "ignored", "unmatched", "undecodable"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rule_errors += other.rule_errors
+        self.unrouted += other.unrouted
+        self.alerts += other.alerts
+        self.per_rule.update(other.per_rule)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Part of one object's results. The last batch of an object has `done`, and `error` when the
+    object could not be read to its end (its earlier batches still count: those events were real)."""
+
+    url: str
+    alerts: tuple[Alert, ...]
+    counts: Counts
+    rule_failures: tuple[RuleFailure, ...] = ()
+    reasons: tuple[str, ...] = ()
+    done: bool = False
+    error: str | None = None
+
+
+class ObjectEvaluator:
+    """Rules and router are built once per process; `run` is called once per object."""
+
+    def __init__(self, rules: Rules, router: Router, in_window: EventFilter) -> None:
+        self._rules = rules
+        self._router = router
+        self._in_window = in_window
+
+    def run(self, url: str, chunks: Iterable[bytes]) -> Iterator[Batch]:
+        reader = LogFileReader(url)
+        records = reader.records(chunks)
+        reported = 0
+        try:
+            while batch := list(islice(records, BATCH_RECORDS)):
+                result = self._evaluate(url, batch)
+                reported = self._add_decode_failures(result, reader, reported)
+                yield result
+        except DecodeError as exc:
+            yield self._final(url, reader, reported, error=str(exc))
+            return
+        except ObjectUnreadable as exc:  # the download or file read failed or broke off
+            yield self._final(url, reader, reported, error=f"could not be read: {exc}")
+            return
+        yield self._final(url, reader, reported, error=None)
+
+    def _evaluate(self, url: str, records: list[Record]) -> Batch:
+        kept = [record for record in records if self._in_window(record.event)]
+        evaluation = evaluate(kept, self._rules, self._router)
+        counts = Counts(
+            events=len(records),
+            outside_window=len(records) - len(kept),
+            ignored=evaluation.ignored,
+            unmatched=evaluation.unmatched,
+            rule_errors=len(evaluation.rule_failures),
+            unrouted=len(evaluation.unrouted),
+            alerts=len(evaluation.alerts),
+            per_rule=evaluation.alerts_per_rule,
+        )
+        return Batch(url, evaluation.alerts, counts, evaluation.rule_failures[:MAX_REASONS])
+
+    @staticmethod
+    def _add_decode_failures(batch: Batch, reader: LogFileReader, reported: int) -> int:
+        new = reader.failures[reported:]
+        batch.counts.undecodable += len(new)
+        return reported + len(new)
+
+    def _final(self, url: str, reader: LogFileReader, reported: int, *, error: str | None) -> Batch:
+        counts = Counts()
+        counts.undecodable = len(reader.failures) - reported
+        reasons = tuple(f.reason for f in reader.failures[:MAX_REASONS])
+        return Batch(url, (), counts, reasons=reasons, done=True, error=error)
+
+
+def build_evaluator(settings: Settings, preview: bool, in_window: EventFilter) -> ObjectEvaluator:
+    """What each process builds once: the same rules and router the Lambda builds from Settings."""
+    from processor.app import build_rules
+
+    router = PreviewRouter(settings) if preview else Router(settings)
+    return ObjectEvaluator(build_rules(settings), router, in_window)
