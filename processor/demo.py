@@ -7,10 +7,14 @@ Lambda-shaped batch, runs the real handler and prints what Slack and SNS receive
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import socket
 import sys
 import textwrap
+from typing import Any
 
 import orjson
 
@@ -26,6 +30,7 @@ DEV_CHANNEL = "C0DEVALERTS"
 def main() -> int:
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log is noise here
     port = _free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     moto.start()
@@ -81,7 +86,9 @@ def _run(endpoint: str, slack: SlackStandIn) -> int:
         f"trailalert demo: {len(events)} CloudTrail events + 1 malformed record -> Kinesis '{STREAM}' "
         f"(moto at {endpoint}) -> handler\n"
     )
-    response = handler.handler(batch, None)
+    logs = io.StringIO()
+    with contextlib.redirect_stdout(logs):  # the Lambda's JSON log lines; summarised below
+        response = handler.handler(batch, None)
 
     for post in slack.posts:
         print(_format_post(post))
@@ -89,6 +96,16 @@ def _run(endpoint: str, slack: SlackStandIn) -> int:
     print(f"SNS topic {topic.split(':')[-1]} received messages; first few titles from its SQS subscriber:")
     for message in received[:3]:
         print("  -", orjson.loads(message["Body"])["title"])
+    print("\nLambda log lines (JSON in CloudWatch):")
+    for line in logs.getvalue().splitlines():
+        entry = orjson.loads(line)
+        if "_aws" in entry:
+            print(
+                f"  metrics: {entry['RecordsIn']} records in, {entry['Decoded']} decoded, "
+                f"{entry['Undecodable']} undecodable, {entry['Ignored']} ignored, {entry['Alerts']} alerts"
+            )
+        else:
+            print(f"  {entry['level']}: {entry['message']} {_extra(entry)}")
     print(
         f"\n{len(slack.posts)} Slack messages ({len(slack.posts_to(CHANNEL))} to {CHANNEL}, "
         f"{len(slack.posts_to(DEV_CHANNEL))} to {DEV_CHANNEL}); partial batch response: {response}"
@@ -111,6 +128,11 @@ def _format_post(post: Post) -> str:
         elif kind == "context":
             lines.append("  " + " | ".join(e.get("text", "") for e in block.get("elements", [])))
     return "\n".join(lines) + "\n"
+
+
+def _extra(entry: dict[str, Any]) -> str:
+    skip = {"level", "time", "logger", "message"}
+    return " ".join(f"{k}={v}" for k, v in entry.items() if k not in skip)
 
 
 def _use_local_aws(endpoint: str) -> None:

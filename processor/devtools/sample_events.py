@@ -188,4 +188,4 @@ def sample_events() -> list[dict[str, Any]]:
 
 # Settings the demo runs with: the reference module's names and rule syntax.
 DEMO_RULES = "event['eventSource'] == 'iam.amazonaws.com' and event['eventName'] == 'CreateUser'"
-DEMO_IGNORE_RULES = "event.get('userIdentity.sessionContext.sessionIssuer.userName', '') == 'scanner'"
+DEMO_IGNORE_RULES = "event.get('userIdentity.sessionContext.sessionIssuer.userName') == 'scanner'"
