@@ -7,6 +7,7 @@ Dispatcher, the S3 client), runs a Backfill and maps the summary to an exit code
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,7 @@ def backfill_command(
         download_threads=download_threads,
         state=state,
     )
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     dispatcher = reporter = None
     if send:
         from processor.app import RuleErrorReporter, build_dispatcher

@@ -1,0 +1,96 @@
+"""S3 sources on moto's server: what is read, and that filters prune the listing itself."""
+
+from __future__ import annotations
+
+from tests.backfill.trails import DEV, ORG, PROD, digest, day, put_bucket, standard_trail
+
+BUCKET = "org-cloudtrail"
+
+
+def test_whole_bucket_reads_every_log_file_and_never_lists_digests(s3, listings, backfill):
+    files = standard_trail()
+    key, body = digest(PROD, "eu-west-1", day(2))
+    put_bucket(s3, BUCKET, files, extra={key: body})
+
+    run = backfill(f"s3://{BUCKET}", "--summary-json", "/dev/null")
+
+    assert run.exit_code == 0, run.stderr
+    assert len(run.alerts) == len(files)  # one CreateUser per file
+    assert {a["source"]["object"] for a in run.alerts} == {f"s3://{BUCKET}/{f.key}" for f in files}
+    assert "40 processed, 0 failed" in run.stderr
+    assert not any("Digest" in prefix for prefix, _, _ in listings.calls)
+
+
+def test_account_region_and_dates_list_only_their_prefixes(s3, listings, backfill):
+    put_bucket(s3, BUCKET, standard_trail())
+
+    run = backfill(
+        f"s3://{BUCKET}",
+        "--account",
+        DEV,
+        "--region",
+        "us-east-1",
+        "--start",
+        "2026-11-02",
+        "--end",
+        "2026-11-03",
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert sorted({a["eventTime"][:10] for a in run.alerts}) == ["2026-11-02", "2026-11-03"]
+    assert {a["account"] for a in run.alerts} == {DEV}
+    assert len(run.alerts) == 4  # two files a day, one alert each
+    region = f"AWSLogs/{ORG}/{DEV}/CloudTrail/us-east-1/"
+    assert listings.calls == [
+        ("", "/", None),  # is there an AWSLogs/ folder?
+        ("AWSLogs/", "/", None),  # organization ids and accounts
+        (region, None, region + "2026/11/02/"),  # one range listing from the first day
+    ]
+
+
+def test_without_filters_accounts_and_regions_are_discovered_by_delimiter(s3, listings, backfill):
+    put_bucket(s3, BUCKET, standard_trail())
+
+    run = backfill(f"s3://{BUCKET}/AWSLogs/", "--start", "2026-11-05")
+
+    assert run.exit_code == 0, run.stderr
+    assert {a["eventTime"][:10] for a in run.alerts} == {"2026-11-05"}
+    delimited = [prefix for prefix, delimiter, _ in listings.calls if delimiter == "/"]
+    assert delimited == [
+        "AWSLogs/",
+        f"AWSLogs/{PROD}/CloudTrail/",
+        f"AWSLogs/{ORG}/",
+        f"AWSLogs/{ORG}/{DEV}/CloudTrail/",
+    ]
+    ranges = [(prefix, start) for prefix, delimiter, start in listings.calls if delimiter is None]
+    assert len(ranges) == 4  # one per account and region, each starting at the first day
+    assert all(start == prefix + "2026/11/05/" for prefix, start in ranges)
+
+
+def test_events_outside_the_exact_window_are_dropped_one_by_one(s3, listings, backfill):
+    put_bucket(s3, BUCKET, standard_trail())
+
+    run = backfill(
+        f"s3://{BUCKET}", "--account", PROD, "--region", "eu-west-1", "--start", "2026-11-03T12:00"
+    )
+
+    # Day 3's 09:00 file is never opened; its 15:00 file (events at 14:55) counts.
+    assert {a["eventTime"] for a in run.alerts} == {
+        f"2026-11-0{n}T{h}:55:00Z" for n in (3, 4, 5) for h in ("08", "14")
+    } - {"2026-11-03T08:55:00Z"}
+
+
+def test_a_prefix_below_the_region_is_respected(s3, listings, backfill):
+    put_bucket(s3, BUCKET, standard_trail())
+
+    run = backfill(f"s3://{BUCKET}/AWSLogs/{PROD}/CloudTrail/us-east-1/2026/11/04/")
+
+    assert {a["eventTime"][:10] for a in run.alerts} == {"2026-11-04"}
+    assert listings.calls == [(f"AWSLogs/{PROD}/CloudTrail/us-east-1/2026/11/04/", None, None)]
+
+
+def test_a_missing_bucket_is_named_and_fails_the_run(s3, listings, backfill):
+    run = backfill("s3://no-such-bucket")
+
+    assert run.exit_code == 1
+    assert "s3://no-such-bucket/: listing failed: NoSuchBucket" in run.stderr
