@@ -6,6 +6,7 @@ import click
 
 from backfill.cli import backfill_command
 from processor import __version__
+from processor.rules_cli import check_command
 
 
 @click.group(name="trailalert")
@@ -19,4 +20,5 @@ def rules_group() -> None:
     """Validate and inspect the rules the processor would run."""
 
 
+rules_group.add_command(check_command)
 main.add_command(backfill_command)

@@ -143,6 +143,27 @@ def load_settings(
     return settings
 
 
+def rule_options(environ: Mapping[str, str] | None = None, **overrides: Any) -> dict[str, Any]:
+    """Only the rule settings, as keyword arguments for `check_rules` / `build_ruleset`.
+
+    Checking rules must work on a laptop with no destination configured, so this skips the
+    destination checks that `load_settings` makes.
+    """
+    env = os.environ if environ is None else environ
+    options: dict[str, Any] = {
+        "rules": env.get("RULES") or None,
+        "ignore_rules": env.get("IGNORE_RULES") or None,
+        "separator": env.get("RULES_SEPARATOR") or ",",
+        "use_default_rules": _boolean(env, "USE_DEFAULT_RULES", True),
+        "events_to_track": env.get("EVENTS_TO_TRACK") or None,
+        "function_name": env.get("FUNCTION_NAME")
+        or env.get("AWS_LAMBDA_FUNCTION_NAME")
+        or DEFAULT_FUNCTION_NAME,
+    }
+    options.update({k: v for k, v in overrides.items() if v is not None})
+    return options
+
+
 def validate(settings: Settings) -> None:
     """Cross-setting checks: each failure names the setting a user has to fix."""
     if settings.log_level not in _LOG_LEVELS:
