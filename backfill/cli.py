@@ -20,7 +20,9 @@ from backfill.progress import Progress
 from backfill.runner import Backfill, Options
 from backfill.sources import Source, SourceType
 from backfill.window import Bound, TimeBoundType, TimeWindow
+from processor.deliver.dispatcher import Dispatcher
 from processor.errors import ConfigError
+from processor.settings import Settings
 
 
 def _s3_client(threads: int) -> Any:
@@ -29,6 +31,13 @@ def _s3_client(threads: int) -> Any:
     from botocore.config import Config
 
     return boto3.client("s3", config=Config(max_pool_connections=max(10, threads * 2)))
+
+
+def _dispatcher(settings: Settings) -> Dispatcher:
+    """The Lambda's Dispatcher (pacing, retries, threads, ledger): a backfill follows the same limits."""
+    from processor.app import build_dispatcher
+
+    return build_dispatcher(settings)
 
 
 @click.command(name="backfill", short_help="Replay CloudTrail log files from S3 or disk through the rules.")
@@ -98,10 +107,10 @@ def backfill_command(
     err = sys.stderr
     dispatcher = reporter = None
     if send:
-        from processor.app import RuleErrorReporter, build_dispatcher
+        from processor.app import RuleErrorReporter
         from processor.routing import Router
 
-        dispatcher = build_dispatcher(settings)
+        dispatcher = _dispatcher(settings)
         notices = RuleErrorReporter(dispatcher, Router(settings), settings.rule_evaluation_errors_to_slack)
 
         def reporter(failures: tuple[Any, ...]) -> None:

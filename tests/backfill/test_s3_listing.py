@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.backfill.trails import DEV, ORG, PROD, digest, day, put_bucket, standard_trail
+from tests.backfill.trails import DEV, ORG, PROD, day, digest, put_bucket, standard_trail
 
 BUCKET = "org-cloudtrail"
 

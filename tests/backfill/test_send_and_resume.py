@@ -1,0 +1,147 @@
+"""`--send` against the local Slack stand-in, `--state` checkpoints, and resuming after Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+import orjson
+import pytest
+
+from backfill import cli
+from backfill.state import StateFile
+from processor.app import build_dispatcher
+from processor.deliver.timing import Timing
+from tests.backfill.trails import DEV, PROD, day, log_file, write_folder
+
+SECURITY = "C0SECURITY"
+DEV_CHANNEL = "C0DEV"
+
+
+@dataclass
+class StillClock:
+    """Pacing waits are recorded, not slept: the tests never wait for real time."""
+
+    now: float = 1000.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    @property
+    def timing(self) -> Timing:
+        return Timing(clock=lambda: self.now, sleep=self.sleep, wall=lambda: 1_800_000_000 + self.now)
+
+
+@pytest.fixture
+def slack_app(slack, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("DEFAULT_SLACK_CHANNEL_ID", SECURITY)
+    monkeypatch.setenv(
+        "SLACK_APP_CONFIGURATION", json.dumps([{"accounts": [DEV], "slack_channel_id": DEV_CHANNEL}])
+    )
+    monkeypatch.setenv("SLACK_API_URL", slack.api_url)
+    clock = StillClock()
+    monkeypatch.setattr(cli, "_dispatcher", lambda settings: build_dispatcher(settings, timing=clock.timing))
+    return slack
+
+
+def _trail(tmp_path):
+    files = [log_file(account, "eu-west-1", day(n)) for account in (PROD, DEV) for n in range(1, 5)]
+    write_folder(tmp_path / "logs", files)
+    return files
+
+
+def _posted_event_ids(slack) -> Counter[str]:
+    """Each alert's eventID appears in its message (the SNS-style context); count them per post."""
+    ids: Counter[str] = Counter()
+    for post in slack.posts:
+        text = orjson.dumps(post.payload).decode()
+        ids.update(
+            {part for part in text.replace('"', " ").replace("`", " ").split() if part.startswith("evt-")}
+        )
+    return ids
+
+
+def test_send_delivers_every_alert_once_to_its_accounts_channel(tmp_path, slack_app, backfill):
+    files = _trail(tmp_path)
+
+    run = backfill(str(tmp_path / "logs"), "--send", "--state", str(tmp_path / "state"))
+
+    assert run.exit_code == 0, run.stderr
+    assert run.alerts == []  # --send prints no JSON lines
+    assert len(slack_app.posts_to(SECURITY)) == 4 and len(slack_app.posts_to(DEV_CHANNEL)) == 4
+    assert set(_posted_event_ids(slack_app).values()) == {1}
+    assert "8 delivered" in run.stderr
+    state = StateFile(tmp_path / "state")
+    assert all(state.is_finished(str(tmp_path / "logs" / f.key)) for f in files)
+
+
+def test_an_interrupted_run_resumes_without_reprocessing_or_resending(
+    tmp_path, slack_app, backfill, monkeypatch
+):
+    _trail(tmp_path)
+    state_path = tmp_path / "state"
+    original = StateFile.mark_finished
+    finished: list[str] = []
+
+    def ctrl_c_after_three(self, url, events, alerts):
+        original(self, url, events, alerts)
+        finished.append(url)
+        if len(finished) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(StateFile, "mark_finished", ctrl_c_after_three)
+    first = backfill(str(tmp_path / "logs"), "--send", "--state", str(state_path))
+    monkeypatch.setattr(StateFile, "mark_finished", original)
+    second = backfill(
+        str(tmp_path / "logs"), "--send", "--state", str(state_path), "--summary-json", str(tmp_path / "s")
+    )
+
+    assert first.exit_code == 130 and "interrupted" in first.stderr
+    assert second.exit_code == 0, second.stderr
+    summary = json.loads((tmp_path / "s").read_text())
+    assert summary["objects"]["skipped_finished_before"] == 3
+    assert summary["objects"]["processed"] == 5
+    assert len(slack_app.posts) == 8
+    assert set(_posted_event_ids(slack_app).values()) == {1}
+
+
+def test_an_object_cut_short_after_its_delivery_is_not_sent_again(tmp_path, slack_app, backfill, monkeypatch):
+    _trail(tmp_path)
+    state_path = tmp_path / "state"
+    original = StateFile.mark_finished
+    calls: list[str] = []
+
+    def crash_before_the_second_checkpoint(self, url, events, alerts):
+        calls.append(url)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # delivered, but not yet marked finished
+        original(self, url, events, alerts)
+
+    monkeypatch.setattr(StateFile, "mark_finished", crash_before_the_second_checkpoint)
+    backfill(str(tmp_path / "logs"), "--send", "--state", str(state_path))
+    monkeypatch.setattr(StateFile, "mark_finished", original)
+    second = backfill(
+        str(tmp_path / "logs"), "--send", "--state", str(state_path), "--summary-json", str(tmp_path / "s")
+    )
+
+    summary = json.loads((tmp_path / "s").read_text())
+    assert summary["objects"]["processed"] == 7  # the cut-short object is read again...
+    assert summary["deliveries"]["sent_before_resume"] == 1  # ...but its alert is not re-sent
+    assert second.exit_code == 0
+    assert len(slack_app.posts) == 8
+    assert set(_posted_event_ids(slack_app).values()) == {1}
+
+
+def test_a_failed_delivery_fails_the_run_and_leaves_the_object_unfinished(tmp_path, slack_app, backfill):
+    write_folder(tmp_path / "logs", [log_file(PROD, "eu-west-1", day(1))])
+    slack_app.fail_next(404, times=20, body=b'{"ok": false, "error": "channel_not_found"}')
+
+    run = backfill(str(tmp_path / "logs"), "--send", "--state", str(tmp_path / "state"))
+
+    assert run.exit_code == 1
+    assert "1 failed" in run.stderr
+    assert StateFile(tmp_path / "state").finished_count == 0
