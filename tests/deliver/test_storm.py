@@ -1,0 +1,107 @@
+"""An alert storm (several hundred matches for one channel) against a Slack that enforces its limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+import pytest
+
+from processor import handler
+from processor.deliver.storm import DIGEST_SIZE, STORM_THRESHOLD
+from tests.deliver.conftest import set_env
+from tests.deliver.fakes import FakeClock, LambdaContext, RateLimitingSlack, cloudtrail_event, kinesis_batch
+
+pytestmark = pytest.mark.usefixtures("fresh_container")
+STORM = 300
+
+
+@pytest.fixture
+def limited_slack(clock: FakeClock) -> Iterator[RateLimitingSlack]:
+    with RateLimitingSlack(clock) as slack:
+        yield slack
+
+
+def _storm_events(count: int) -> list[dict]:
+    # A terraform apply: one role, many different calls, all matching.
+    return [cloudtrail_event(f"evt-{i:04d}", event_name=f"Delete{i % 7}Thing") for i in range(count)]
+
+
+def _env(slack: RateLimitingSlack, **extra: str) -> dict[str, str]:
+    return {"RULES": 'event["eventName"].startswith("Delete")', "USE_DEFAULT_RULES": "false", **extra}
+
+
+def test_a_storm_becomes_a_summary_and_a_threaded_digest_without_429s(
+    limited_slack: RateLimitingSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _env(
+        limited_slack,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        DEFAULT_SLACK_CHANNEL_ID="CSEC",
+        SLACK_API_URL=limited_slack.api_url,
+    )
+    set_env(monkeypatch, **env)
+    handler.reset(timing=clock.timing)
+    response = handler.handler(kinesis_batch(_storm_events(STORM)), LambdaContext(clock, timeout=60))
+
+    assert response == {"batchItemFailures": []}
+    posts = limited_slack.posts_to("CSEC")
+    summary, digests = posts[0], posts[1:]
+    assert len(posts) == 1 + STORM // DIGEST_SIZE == 13  # instead of 300
+    assert limited_slack.refused == 0  # paced below Slack's limit: no 429 at all, let alone a spiral
+    assert "Alert storm" in summary.payload["text"] and not summary.payload.get("thread_ts")
+    assert all(d.payload["thread_ts"] == summary.ts for d in digests)  # the channel shows one message
+    listed = [e for d in digests for e in _ids(d.payload)]
+    assert sorted(listed) == [f"evt-{i:04d}" for i in range(STORM)]  # every alert, exactly once
+
+
+def test_a_storm_to_a_webhook_is_a_summary_then_digests(
+    limited_slack: RateLimitingSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_env(monkeypatch, **_env(limited_slack, HOOK_URL=limited_slack.webhook_url("T1/B1/storm")))
+    handler.reset(timing=clock.timing)
+    response = handler.handler(kinesis_batch(_storm_events(60)), LambdaContext(clock, timeout=60))
+    assert response == {"batchItemFailures": []}
+    assert len(limited_slack.posts) == 1 + 3
+
+
+def test_a_small_batch_is_not_a_storm(
+    limited_slack: RateLimitingSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _env(
+        limited_slack,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        DEFAULT_SLACK_CHANNEL_ID="CSEC",
+        SLACK_API_URL=limited_slack.api_url,
+    )
+    set_env(monkeypatch, **env)
+    handler.reset(timing=clock.timing)
+    handler.handler(kinesis_batch(_storm_events(STORM_THRESHOLD)), LambdaContext(clock, timeout=60))
+    assert len(limited_slack.posts) == STORM_THRESHOLD and limited_slack.refused == 0
+
+
+def test_a_storm_retried_after_a_partial_failure_lists_only_the_missing_alerts(
+    limited_slack: RateLimitingSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _env(
+        limited_slack,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        DEFAULT_SLACK_CHANNEL_ID="CSEC",
+        SLACK_API_URL=limited_slack.api_url,
+    )
+    set_env(monkeypatch, **env)
+    handler.reset(timing=clock.timing)
+    batch = kinesis_batch(_storm_events(100))
+    limited_slack.fail_matching("Storm digest 2/4", 500)
+    failed = handler.handler(batch, LambdaContext(clock, timeout=60))["batchItemFailures"]
+    assert len(failed) == DIGEST_SIZE  # exactly the records of the digest Slack refused
+    limited_slack.clear_faults()
+    assert handler.handler(batch, LambdaContext(clock, timeout=60)) == {"batchItemFailures": []}
+    listed = [e for p in limited_slack.posts for e in _ids(p.payload)]
+    assert sorted(listed) == [f"evt-{i:04d}" for i in range(100)]  # nothing twice, nothing lost
+
+
+def _ids(payload: dict) -> list[str]:
+    import re
+
+    return re.findall(r"evt-\d{4}", orjson.dumps(payload.get("blocks", [])).decode())
