@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint clean package deploy scan
 
 install: $(STAMP)
 
@@ -25,6 +25,33 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check processor backfill tests
+	$(BIN)/ruff format --check infra
+	$(BIN)/cfn-lint infra/cloudformation/template.yaml
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+# --- Deployment (infra/; see the README's "Deploy" section) ---
+LAMBDA_ARCH ?= x86_64
+# checkov pins clash with ours, so it lives in its own virtualenv under build/ (ignored, rebuilt on demand).
+SCAN_VENV := build/venv-scan
+CHECKOV_VERSION := 3.3.30
+CHECKOV := BC_SKIP_MAPPING=TRUE $(SCAN_VENV)/bin/checkov --skip-download --compact --quiet
+
+# build/trailalert-lambda.zip: our code plus manylinux wheels for the Lambda (LAMBDA_ARCH=arm64 for Graviton).
+package: install
+	$(BIN)/python -m infra.package --architecture $(LAMBDA_ARCH)
+
+# Package, upload, create/update the stack through a change set. Settings: deploy.env or the environment.
+deploy: install
+	$(BIN)/python -m infra.deploy
+
+$(SCAN_VENV)/.installed:
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	@touch $@
+
+# Static security scan of both the CloudFormation template and the Terraform module.
+scan: $(SCAN_VENV)/.installed
+	$(CHECKOV) -d infra/cloudformation --framework cloudformation
+	$(CHECKOV) -d infra/terraform --framework terraform

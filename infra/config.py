@@ -10,7 +10,6 @@ value removed from it reverts on the next deploy (and local endpoints that misha
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,18 +22,22 @@ MANAGED_PARAMETERS = frozenset({"CodeS3Bucket", "CodeS3Key"})
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines; `#` comments, blank lines, `export ` and shell quoting are accepted."""
+    """KEY=VALUE lines. Everything after "=" is the value, taken literally (rules and JSON hold quotes,
+    spaces and "#"); one pair of surrounding quotes is removed. Whole-line "#" comments and `export `
+    are accepted, inline comments are not."""
     values: dict[str, str] = {}
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        line = line.removeprefix("export ").strip()
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip().isidentifier():
+        key, sep, value = line.removeprefix("export ").partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
             raise ValueError(f"{path}:{number}: expected KEY=VALUE, got {raw!r}")
-        parsed = shlex.split(value, comments=True, posix=True)
-        values[key.strip()] = " ".join(parsed) if len(parsed) != 1 else parsed[0]
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
     return values
 
 
@@ -78,3 +81,27 @@ def _route_topics(sns_configuration: str) -> list[str]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"SNS_CONFIGURATION is not valid JSON: {exc}") from None
     return sorted({route["sns_topic_arn"] for route in routes if route.get("sns_topic_arn")})
+
+
+def check_parameters(template: dict[str, Any], parameters: Mapping[str, str]) -> None:
+    """Reject values the template would reject, naming the setting as the user spelled it.
+
+    CloudFormation would fail the change set too, but later and naming the parameter, not the setting.
+    """
+    names = source_names(template)
+    for parameter, value in parameters.items():
+        declared = template["Parameters"].get(parameter, {})
+        shown = names.get(parameter, parameter)
+        allowed = declared.get("AllowedValues")
+        if allowed is not None and value not in [str(a) for a in allowed]:
+            raise ValueError(f"{shown}={value!r} is not one of {', '.join(str(a) for a in allowed)}")
+        if declared.get("Type") == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                raise ValueError(f"{shown}={value!r} is not a number") from None
+            low, high = declared.get("MinValue"), declared.get("MaxValue")
+            if (low is not None and number < low) or (high is not None and number > high):
+                raise ValueError(f"{shown}={value} is outside {low}..{high}")
+        if len(value) > declared.get("MaxLength", len(value)):
+            raise ValueError(f"{shown} is longer than {declared['MaxLength']} characters")

@@ -19,7 +19,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from infra import package
-from infra.config import merged_settings, stack_parameters
+from infra.config import check_parameters, merged_settings, stack_parameters
 from infra.template import TEMPLATE_PATH, load_template
 
 DEFAULT_STACK_NAME = "trailalert"
@@ -31,9 +31,19 @@ class DeployError(RuntimeError):
     """The deployment did not reach a good state; the message says which step and why."""
 
 
-def client(service: str, region: str) -> Any:
-    """A boto3 client that honours AWS_ENDPOINT_URL (older botocore versions ignore it on their own)."""
-    return boto3.client(service, region_name=region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+class Clients:
+    """boto3 clients for one region, profile and endpoint, all taken from deploy.env or the environment.
+
+    The endpoint is passed explicitly so a local endpoint (AWS_ENDPOINT_URL) works even with botocore
+    versions that do not read that variable, and when it is set only in deploy.env.
+    """
+
+    def __init__(self, settings: Mapping[str, str], region: str) -> None:
+        self._session = boto3.Session(profile_name=settings.get("AWS_PROFILE") or None, region_name=region)
+        self._endpoint = settings.get("AWS_ENDPOINT_URL") or None
+
+    def __call__(self, service: str) -> Any:
+        return self._session.client(service, endpoint_url=self._endpoint)
 
 
 def ensure_bucket(s3: Any, bucket: str, region: str) -> None:
@@ -147,6 +157,7 @@ def deploy(
     stack = settings.get("TRAILALERT_STACK_NAME") or DEFAULT_STACK_NAME
     template = load_template()
     parameters = stack_parameters(template, settings)
+    check_parameters(template, parameters)
     if zip_path is None:
         zip_path = package.DEFAULT_OUTPUT
         architecture = parameters.get("LambdaArchitecture", "x86_64")
@@ -155,9 +166,10 @@ def deploy(
     if not zip_path.is_file():
         raise DeployError(f"no Lambda zip at {zip_path}")
 
-    account = client("sts", region).get_caller_identity()["Account"]
+    client = Clients(settings, region)
+    account = client("sts").get_caller_identity()["Account"]
     bucket = settings.get("TRAILALERT_ARTIFACT_BUCKET") or f"trailalert-artifacts-{account}-{region}"
-    s3 = client("s3", region)
+    s3 = client("s3")
     ensure_bucket(s3, bucket, region)
     parameters["CodeS3Bucket"] = bucket
     parameters["CodeS3Key"] = upload(s3, bucket, stack, zip_path)
@@ -165,7 +177,7 @@ def deploy(
     body = TEMPLATE_PATH.read_text(encoding="utf-8")
     if len(body.encode()) > TEMPLATE_BODY_LIMIT:
         raise DeployError("template exceeds the inline size limit; upload it to S3 and use TemplateURL")
-    cfn = client("cloudformation", region)
+    cfn = client("cloudformation")
     changed = apply_change_set(cfn, stack, body, parameters, poll, timeout)
     print(f"stack {stack} {'deployed' if changed else 'unchanged'} in {region}", file=sys.stderr)
     return stack_outputs(cfn, stack)

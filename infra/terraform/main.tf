@@ -1,0 +1,405 @@
+# trailalert: CloudTrail events (EventBridge) -> KMS-encrypted Kinesis stream -> batch Lambda -> Slack/SNS.
+# The same stack as infra/cloudformation/template.yaml; tests/infra checks both against the settings.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.name
+
+  create_topic     = var.default_sns_topic_arn == null || var.default_sns_topic_arn == ""
+  has_slack        = (var.slack_bot_token_secret != null && var.slack_bot_token_secret != "") || (var.hook_url_secret != null && var.hook_url_secret != "")
+  stack_topic_arn  = local.create_topic ? aws_sns_topic.this[0].arn : var.default_sns_topic_arn
+  alerts_topic_arn = local.create_topic ? (local.has_slack ? "" : aws_sns_topic.this[0].arn) : var.default_sns_topic_arn
+  route_topic_arns = distinct([for route in coalesce(var.sns_configuration, []) : route.sns_topic_arn])
+  publish_arns     = concat([local.stack_topic_arn], local.route_topic_arns)
+
+  # A secret reference is a Secrets Manager ARN or an SSM parameter name (with or without leading "/").
+  secret_references   = [for ref in [var.slack_bot_token_secret, var.hook_url_secret] : ref if ref != null && ref != ""]
+  secretsmanager_arns = [for ref in local.secret_references : ref if can(regex("^arn:[^:]+:secretsmanager:", ref))]
+  ssm_parameter_arns = [
+    for ref in local.secret_references :
+    "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${trimprefix(ref, "/")}"
+    if !can(regex("^arn:[^:]+:secretsmanager:", ref))
+  ]
+
+  log_group_name = "/aws/lambda/${var.function_name}"
+
+  # Read-only calls are opt-in; failed ones (errorCode set) always pass so access-denied rules work.
+  event_pattern = merge(
+    { "detail-type" = var.event_detail_types },
+    length(var.event_sources) > 0 ? { source = var.event_sources } : {},
+    var.include_read_only_events ? {} : {
+      "$or" = [
+        { detail = { readOnly = [false] } },
+        { detail = { readOnly = [{ exists = false }] } },
+        { detail = { errorCode = [{ exists = true }] } },
+      ]
+    },
+  )
+
+  # Exactly processor.settings.ENVIRONMENT_VARIABLES, secrets as references (checked by tests/infra).
+  environment = {
+    RULES                           = var.rules
+    IGNORE_RULES                    = var.ignore_rules
+    RULES_SEPARATOR                 = var.rules_separator
+    USE_DEFAULT_RULES               = tostring(var.use_default_rules)
+    EVENTS_TO_TRACK                 = var.events_to_track
+    FUNCTION_NAME                   = var.function_name
+    RULE_EVALUATION_ERRORS_TO_SLACK = tostring(var.rule_evaluation_errors_to_slack)
+    LOG_LEVEL                       = var.log_level
+    SLACK_BOT_TOKEN_SECRET          = var.slack_bot_token_secret != null ? var.slack_bot_token_secret : ""
+    DEFAULT_SLACK_CHANNEL_ID        = var.default_slack_channel_id != null ? var.default_slack_channel_id : ""
+    SLACK_APP_CONFIGURATION         = var.slack_app_configuration != null ? jsonencode(var.slack_app_configuration) : ""
+    HOOK_URL_SECRET                 = var.hook_url_secret != null ? var.hook_url_secret : ""
+    CONFIGURATION                   = var.configuration != null ? jsonencode(var.configuration) : ""
+    DEFAULT_SNS_TOPIC_ARN           = local.alerts_topic_arn
+    SNS_CONFIGURATION               = var.sns_configuration != null ? jsonencode(var.sns_configuration) : ""
+    SLACK_API_URL                   = var.slack_api_url != null ? var.slack_api_url : ""
+    DYNAMODB_TABLE_NAME             = aws_dynamodb_table.this.name
+    DYNAMODB_TIME_TO_LIVE           = tostring(var.dynamodb_time_to_live)
+  }
+}
+
+# --- Encryption key: stream, table, queue, topic, log group and function environment ---
+data "aws_iam_policy_document" "key" {
+  #checkov:skip=CKV_AWS_109:A key policy's Resource "*" means "this key"; the account root statement is the standard delegation to IAM.
+  #checkov:skip=CKV_AWS_111:A key policy's Resource "*" means "this key"; writes are limited to the account and the two services below.
+  #checkov:skip=CKV_AWS_356:A key policy's Resource "*" means "this key", it cannot name other resources.
+  statement {
+    sid       = "AccountAdministersKeyThroughIam"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
+    }
+  }
+  statement {
+    sid       = "LogsEncryptsOnlyThisLogGroup"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${local.log_group_name}"]
+    }
+  }
+  statement {
+    sid       = "AlarmsPublishToEncryptedTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  description         = "trailalert - encrypts the stream, table, queue, topic, log group and function environment"
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.key.json
+  tags                = var.tags
+}
+
+# --- Stream ---
+resource "aws_kinesis_stream" "this" {
+  name             = var.function_name
+  shard_count      = var.stream_mode == "PROVISIONED" ? var.stream_shard_count : null
+  retention_period = 24
+  encryption_type  = "KMS"
+  kms_key_id       = aws_kms_key.this.arn
+  stream_mode_details {
+    stream_mode = var.stream_mode
+  }
+  tags = var.tags
+}
+
+# --- Threads and idempotency ---
+resource "aws_dynamodb_table" "this" {
+  #checkov:skip=CKV_AWS_28:Items are 15-minute thread and idempotency markers that expire by TTL; there is nothing to restore.
+  name         = var.dynamodb_table_name
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.this.arn
+  }
+  tags = var.tags
+}
+
+# --- Topic (created when no default_sns_topic_arn is given) ---
+resource "aws_sns_topic" "this" {
+  count             = local.create_topic ? 1 : 0
+  name              = var.function_name
+  kms_master_key_id = aws_kms_key.this.arn
+  tags              = var.tags
+}
+
+# --- Records given up on by the event source mapping ---
+resource "aws_sqs_queue" "failures" {
+  name                      = "${var.function_name}-failures"
+  message_retention_seconds = 1209600
+  kms_master_key_id         = aws_kms_key.this.arn
+  tags                      = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338:Retention is a variable (default 30 days, as in the reference module); these are operational logs, CloudTrail keeps the audit trail.
+  name              = local.log_group_name
+  retention_in_days = var.lambda_logs_retention_in_days
+  kms_key_id        = aws_kms_key.this.arn
+  tags              = var.tags
+}
+
+# --- Function role: only this stack's resources and the named secrets ---
+data "aws_iam_policy_document" "assume_lambda" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "function" {
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+  statement {
+    sid       = "ReadStream"
+    actions   = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"]
+    resources = [aws_kinesis_stream.this.arn]
+  }
+  statement {
+    sid       = "UseStackKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+  }
+  statement {
+    sid       = "ThreadsAndIdempotency"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    resources = [aws_dynamodb_table.this.arn]
+  }
+  statement {
+    sid       = "PublishAlerts"
+    actions   = ["sns:Publish"]
+    resources = local.publish_arns
+  }
+  statement {
+    sid       = "FailedBatchesToQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failures.arn]
+  }
+  dynamic "statement" {
+    for_each = length(local.secretsmanager_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadSlackSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = concat(local.secretsmanager_arns, [for arn in local.secretsmanager_arns : "${arn}-??????"])
+    }
+  }
+  dynamic "statement" {
+    for_each = length(local.ssm_parameter_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadSlackParameters"
+      actions   = ["ssm:GetParameter"]
+      resources = local.ssm_parameter_arns
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  name_prefix        = "trailalert-function-"
+  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "function" {
+  name   = "trailalert-function"
+  role   = aws_iam_role.function.id
+  policy = data.aws_iam_policy_document.function.json
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_116:Stream invocations are synchronous; failed records go to the event source mapping's on-failure queue, a function DLQ would never be used.
+  #checkov:skip=CKV_AWS_117:The function only calls Slack's public API and AWS APIs; a VPC would add a NAT gateway and no protection.
+  #checkov:skip=CKV_AWS_115:Concurrency is already bounded by the stream's shards x parallelization_factor.
+  #checkov:skip=CKV_AWS_272:Code signing needs a Signer profile users of an open-source module do not have; the zip is built reproducibly by make package.
+  #checkov:skip=CKV_AWS_50:X-Ray tracing is not needed to follow a batch; the function logs each record's outcome.
+  function_name    = var.function_name
+  description      = "trailalert - CloudTrail events from Kinesis to Slack and SNS"
+  filename         = var.lambda_package_path
+  source_code_hash = filebase64sha256(var.lambda_package_path)
+  handler          = "processor.handler.handler"
+  runtime          = var.lambda_runtime
+  architectures    = [var.lambda_architecture]
+  memory_size      = var.lambda_memory_size
+  timeout          = var.lambda_timeout_seconds
+  role             = aws_iam_role.function.arn
+  kms_key_arn      = aws_kms_key.this.arn
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.this.name
+  }
+  environment {
+    variables = local.environment
+  }
+  tags       = var.tags
+  depends_on = [aws_iam_role_policy.function]
+}
+
+resource "aws_lambda_event_source_mapping" "this" {
+  event_source_arn                   = aws_kinesis_stream.this.arn
+  function_name                      = aws_lambda_function.this.arn
+  starting_position                  = "TRIM_HORIZON"
+  batch_size                         = var.batch_size
+  maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
+  parallelization_factor             = var.parallelization_factor
+  maximum_retry_attempts             = var.maximum_retry_attempts
+  maximum_record_age_in_seconds      = var.maximum_record_age_in_seconds
+  bisect_batch_on_function_error     = true
+  function_response_types            = ["ReportBatchItemFailures"]
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.failures.arn
+    }
+  }
+}
+
+# --- EventBridge -> stream ---
+data "aws_iam_policy_document" "assume_events" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "events_to_stream" {
+  statement {
+    sid       = "PutToStream"
+    actions   = ["kinesis:PutRecord", "kinesis:PutRecords"]
+    resources = [aws_kinesis_stream.this.arn]
+  }
+  statement {
+    sid       = "EncryptForStream"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+  }
+}
+
+resource "aws_iam_role" "events_to_stream" {
+  name_prefix        = "trailalert-events-"
+  assume_role_policy = data.aws_iam_policy_document.assume_events.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "events_to_stream" {
+  name   = "trailalert-events-to-stream"
+  role   = aws_iam_role.events_to_stream.id
+  policy = data.aws_iam_policy_document.events_to_stream.json
+}
+
+resource "aws_cloudwatch_event_rule" "cloudtrail" {
+  name           = var.function_name
+  description    = "trailalert - CloudTrail API calls and console sign-ins to the Kinesis stream"
+  event_bus_name = var.event_bus_name
+  event_pattern  = jsonencode(local.event_pattern)
+  tags           = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "stream" {
+  rule           = aws_cloudwatch_event_rule.cloudtrail.name
+  event_bus_name = var.event_bus_name
+  target_id      = "trailalert-stream"
+  arn            = aws_kinesis_stream.this.arn
+  role_arn       = aws_iam_role.events_to_stream.arn
+  kinesis_target {
+    partition_key_path = "$.id"
+  }
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+}
+
+# --- Alarms, to the stack's topic ---
+resource "aws_cloudwatch_metric_alarm" "iterator_age" {
+  alarm_name          = "${var.function_name}-iterator-age"
+  alarm_description   = "trailalert is behind the stream - alerts are late."
+  namespace           = "AWS/Lambda"
+  metric_name         = "IteratorAge"
+  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  threshold           = var.iterator_age_alarm_threshold_ms
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.stack_topic_arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  alarm_name          = "${var.function_name}-errors"
+  alarm_description   = "trailalert invocations fail - batches are being retried and may go to the failure queue."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.stack_topic_arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "failure_queue" {
+  alarm_name          = "${var.function_name}-failure-queue"
+  alarm_description   = "CloudTrail records were given up on and sit in the failure queue - some events were not alerted on."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.failures.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.stack_topic_arn]
+  tags                = var.tags
+}

@@ -1,0 +1,39 @@
+output "lambda_function_arn" {
+  description = "The ARN of the Lambda function (same name as the reference module's output)."
+  value       = aws_lambda_function.this.arn
+}
+
+output "lambda_function_name" {
+  description = "The name of the Lambda function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "stream_name" {
+  description = "The Kinesis stream EventBridge writes CloudTrail events to."
+  value       = aws_kinesis_stream.this.name
+}
+
+output "stream_arn" {
+  description = "The ARN of the Kinesis stream."
+  value       = aws_kinesis_stream.this.arn
+}
+
+output "dynamodb_table_name" {
+  description = "The thread and idempotency table."
+  value       = aws_dynamodb_table.this.name
+}
+
+output "sns_topic_arn" {
+  description = "The stack's topic (created, or default_sns_topic_arn); alarms notify it."
+  value       = local.stack_topic_arn
+}
+
+output "failure_queue_url" {
+  description = "Queue holding records the function gave up on."
+  value       = aws_sqs_queue.failures.url
+}
+
+output "kms_key_arn" {
+  description = "The key encrypting the stack's data."
+  value       = aws_kms_key.this.arn
+}

@@ -1,0 +1,242 @@
+# Names follow fivexl/terraform-aws-cloudtrail-to-slack where the meaning is the same, so its users can
+# switch by changing the module source. See the README's "Deploy" section for the migration table.
+
+# --- Rules (same as the reference module) ---
+variable "rules" {
+  description = "Rules separated by rules_separator, evaluated on every event."
+  type        = string
+  default     = ""
+}
+
+variable "ignore_rules" {
+  description = "Rules that drop an event before any other rule runs."
+  type        = string
+  default     = ""
+}
+
+variable "rules_separator" {
+  description = "Separator for rules and ignore_rules."
+  type        = string
+  default     = ","
+}
+
+variable "use_default_rules" {
+  description = "Also apply the built-in rules."
+  type        = bool
+  default     = true
+}
+
+variable "events_to_track" {
+  description = "Comma-separated eventNames that always alert."
+  type        = string
+  default     = ""
+}
+
+variable "rule_evaluation_errors_to_slack" {
+  description = "Report rules that raise."
+  type        = bool
+  default     = true
+}
+
+variable "function_name" {
+  description = "Lambda function name."
+  type        = string
+  default     = "trailalert"
+}
+
+variable "log_level" {
+  description = "Log level of the function."
+  type        = string
+  default     = "INFO"
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL."
+  }
+}
+
+# --- Destinations ---
+variable "slack_bot_token_secret" {
+  description = "Secrets Manager secret ARN or SSM SecureString parameter name holding the Slack bot token (replaces the reference's slack_bot_token: the token never enters Terraform state or the Lambda environment)."
+  type        = string
+  default     = null
+}
+
+variable "default_slack_channel_id" {
+  description = "Slack channel for accounts without a route in slack_app_configuration."
+  type        = string
+  default     = null
+}
+
+variable "slack_app_configuration" {
+  description = "Slack channel per account(s), for the Slack app."
+  type = list(object({
+    accounts         = list(string)
+    slack_channel_id = string
+  }))
+  default = null
+}
+
+variable "hook_url_secret" {
+  description = "Secrets Manager secret ARN or SSM SecureString parameter name holding the default Slack webhook URL (replaces the reference's default_slack_hook_url)."
+  type        = string
+  default     = null
+}
+
+variable "configuration" {
+  description = "Slack webhook URL per account(s)."
+  type = list(object({
+    accounts       = list(string)
+    slack_hook_url = string
+  }))
+  default   = null
+  sensitive = true
+}
+
+variable "default_sns_topic_arn" {
+  description = "Existing topic for all alerts. Null: the module creates one, which gets the alerts when no Slack secret is set, and the alarms."
+  type        = string
+  default     = null
+}
+
+variable "sns_configuration" {
+  description = "SNS topic per account(s)."
+  type = list(object({
+    accounts      = list(string)
+    sns_topic_arn = string
+  }))
+  default = null
+}
+
+variable "slack_api_url" {
+  description = "Override of the Slack API base URL (null: https://slack.com/api/)."
+  type        = string
+  default     = null
+}
+
+# --- Table ---
+variable "dynamodb_table_name" {
+  description = "Name of the thread and idempotency table."
+  type        = string
+  default     = "trailalert"
+}
+
+variable "dynamodb_time_to_live" {
+  description = "Seconds to keep thread and idempotency items."
+  type        = number
+  default     = 900
+}
+
+# --- Function ---
+variable "lambda_package_path" {
+  description = "Path to the zip built by `make package` (build/trailalert-lambda.zip)."
+  type        = string
+}
+
+variable "lambda_runtime" {
+  description = "Python runtime, 3.12 or newer."
+  type        = string
+  default     = "python3.12"
+}
+
+variable "lambda_architecture" {
+  description = "x86_64 or arm64; must match `make package LAMBDA_ARCH=...`."
+  type        = string
+  default     = "x86_64"
+}
+
+variable "lambda_memory_size" {
+  description = "Memory of the function in MB."
+  type        = number
+  default     = 256
+}
+
+variable "lambda_timeout_seconds" {
+  description = "Timeout of the function."
+  type        = number
+  default     = 30
+}
+
+variable "lambda_logs_retention_in_days" {
+  description = "How long to keep the function's logs."
+  type        = number
+  default     = 30
+}
+
+# --- Events and stream ---
+variable "event_bus_name" {
+  description = "Event bus the rule listens on (a central bus for organization-wide forwarding)."
+  type        = string
+  default     = "default"
+}
+
+variable "event_detail_types" {
+  description = "CloudTrail detail-types to forward."
+  type        = list(string)
+  default     = ["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"]
+}
+
+variable "event_sources" {
+  description = "Event sources to restrict to (e.g. aws.iam); empty = all."
+  type        = list(string)
+  default     = []
+}
+
+variable "include_read_only_events" {
+  description = "Forward read-only API calls too. When false, failed read-only calls are still forwarded so access-denied rules keep working."
+  type        = bool
+  default     = false
+}
+
+variable "stream_mode" {
+  description = "ON_DEMAND or PROVISIONED."
+  type        = string
+  default     = "ON_DEMAND"
+}
+
+variable "stream_shard_count" {
+  description = "Shards when stream_mode is PROVISIONED."
+  type        = number
+  default     = 1
+}
+
+variable "batch_size" {
+  description = "Records per invocation."
+  type        = number
+  default     = 100
+}
+
+variable "maximum_batching_window_in_seconds" {
+  description = "How long to gather records before invoking."
+  type        = number
+  default     = 1
+}
+
+variable "parallelization_factor" {
+  description = "Concurrent batches per shard."
+  type        = number
+  default     = 1
+}
+
+variable "maximum_retry_attempts" {
+  description = "Retries of a failing batch before its records go to the failure queue."
+  type        = number
+  default     = 5
+}
+
+variable "maximum_record_age_in_seconds" {
+  description = "Records older than this go to the failure queue instead of being retried."
+  type        = number
+  default     = 3600
+}
+
+variable "iterator_age_alarm_threshold_ms" {
+  description = "Alarm when the oldest unprocessed record is older than this."
+  type        = number
+  default     = 300000
+}
+
+variable "tags" {
+  description = "Tags to attach to resources."
+  type        = map(string)
+  default     = {}
+}
