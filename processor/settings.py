@@ -41,6 +41,7 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "SLACK_BOT_TOKEN_SECRET",
     "HOOK_URL_SECRET",
     "CONFIGURATION_SECRET",
+    "S3_REMOVED_OBJECT_NOTIFICATION",
 )
 # Secrets may be given by reference (an SSM parameter name or a Secrets Manager ARN) instead.
 SECRET_REFERENCES: dict[str, str] = {
@@ -85,6 +86,8 @@ class Settings:
 
     dynamodb_table_name: str | None = None
     dynamodb_time_to_live: int = 900
+
+    s3_removed_object_notification: bool = True  # the S3-notification Lambda alerts on deleted log files
 
     @property
     def uses_slack_app(self) -> bool:
@@ -136,6 +139,7 @@ def load_settings(
         "slack_api_url": _slack_api_url(text("SLACK_API_URL")),
         "dynamodb_table_name": text("DYNAMODB_TABLE_NAME"),
         "dynamodb_time_to_live": _positive_int(env, "DYNAMODB_TIME_TO_LIVE", 900),
+        "s3_removed_object_notification": _boolean(env, "S3_REMOVED_OBJECT_NOTIFICATION", True),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)
