@@ -7,7 +7,9 @@ once per container. Values never appear in logs or errors: only the setting and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from processor.errors import ConfigError
@@ -37,7 +39,8 @@ class SecretResolver:
         if cached is not None:
             return cached
         try:
-            value = self._read(reference)
+            with _quiet_sdk_logs():
+                value = self._read(reference)
         except ConfigError:
             raise
         except Exception as exc:
@@ -56,3 +59,17 @@ class SecretResolver:
         region = reference.split(":")[3] or None if reference.startswith("arn:") else None
         response = self._client_factory("ssm", region).get_parameter(Name=reference, WithDecryption=True)
         return str(response["Parameter"]["Value"])
+
+
+@contextlib.contextmanager
+def _quiet_sdk_logs() -> Iterator[None]:
+    """botocore logs whole response bodies at DEBUG (the secret included): not while we read one."""
+    loggers = [logging.getLogger(name) for name in ("botocore", "boto3", "urllib3")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)

@@ -6,6 +6,7 @@ dispatcher decides. Error texts name what the destination answered, never the we
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -18,6 +19,10 @@ from processor.deliver.errors import DeliveryError, RateLimited, Rejected, Unava
 from processor.models import Alert, Destination, SlackMessage
 
 SLACK_TIMEOUT_SECONDS = 5
+
+# slack_sdk's webhook client logs the full URL (a secret) at DEBUG: give it a logger that never does.
+_WEBHOOK_SDK_LOG = logging.getLogger("trailalert.deliver.webhook_sdk")
+_WEBHOOK_SDK_LOG.setLevel(logging.INFO)
 
 # Slack Web API `error` values that mean "try again later" rather than "this message is wrong".
 _SLACK_TRANSIENT = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
@@ -79,7 +84,7 @@ class WebhookSender:
         """`thread_ts` is accepted for symmetry and ignored: incoming webhooks cannot thread."""
         client = self._clients.get(url)
         if client is None:
-            options: dict[str, Any] = {"timeout": self._timeout}
+            options: dict[str, Any] = {"timeout": self._timeout, "logger": _WEBHOOK_SDK_LOG}
             if self._retry_handlers is not None:
                 options["retry_handlers"] = self._retry_handlers
             client = self._clients[url] = WebhookClient(url, **options)
