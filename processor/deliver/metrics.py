@@ -17,6 +17,7 @@ import orjson
 from processor.models import DeliveryOutcome, Status
 
 NAMESPACE = "trailalert"
+_MAX_METRICS = 100
 
 
 @dataclass
@@ -81,17 +82,17 @@ def metric_values(
 
 def emf_line(values: Mapping[str, int], *, function_name: str, timestamp_ms: int) -> str:
     """One EMF document: every value a Count metric under the FunctionName dimension."""
+    names = list(values)
+    directives = [  # EMF allows at most 100 metrics per directive
+        {
+            "Namespace": NAMESPACE,
+            "Dimensions": [["FunctionName"]],
+            "Metrics": [{"Name": name, "Unit": "Count"} for name in names[start : start + _MAX_METRICS]],
+        }
+        for start in range(0, len(names), _MAX_METRICS)
+    ]
     document: dict[str, Any] = {
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [["FunctionName"]],
-                    "Metrics": [{"Name": name, "Unit": "Count"} for name in values],
-                }
-            ],
-        },
+        "_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": directives},
         "FunctionName": function_name,
         **values,
     }
