@@ -12,15 +12,15 @@ from typing import Any
 
 import yaml
 
+from processor import settings
+
 TEMPLATE_PATH = Path(__file__).parent / "cloudformation" / "template.yaml"
 
-# Settings that are secrets: the stack never takes their value, only a reference (Secrets Manager ARN or
-# SSM parameter name) that the processor resolves at cold start. The plaintext name stays out of the
-# Lambda environment, where anyone with lambda:GetFunctionConfiguration could read it.
-SECRET_REFERENCES: dict[str, str] = {
-    "SLACK_BOT_TOKEN": "SLACK_BOT_TOKEN_SECRET",
-    "HOOK_URL": "HOOK_URL_SECRET",
-}
+# Secrets (Slack token, webhook URLs) are never stack parameters: the stack takes only a reference (a
+# Secrets Manager ARN or an SSM parameter), which the processor resolves at cold start, so the plaintext
+# is not in the Lambda environment, where lambda:GetFunctionConfiguration would show it. The mapping is
+# the processor's own, so infra follows when a secret is added there.
+SECRET_REFERENCES: dict[str, str] = dict(settings.SECRET_REFERENCES)
 
 
 class _CfnLoader(yaml.SafeLoader):

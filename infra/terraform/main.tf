@@ -17,12 +17,13 @@ locals {
   route_topic_arns = distinct([for route in coalesce(var.sns_configuration, []) : route.sns_topic_arn])
   publish_arns     = concat([local.stack_topic_arn], local.route_topic_arns)
 
-  # A secret reference is a Secrets Manager ARN or an SSM parameter name (with or without leading "/").
-  secret_references   = [for ref in [var.slack_bot_token_secret, var.hook_url_secret] : ref if ref != null && ref != ""]
+  # A secret reference is a Secrets Manager ARN, an SSM parameter ARN or an SSM parameter name (with or
+  # without leading "/"); the role may read exactly those.
+  secret_references   = [for ref in [var.slack_bot_token_secret, var.hook_url_secret, var.configuration_secret] : ref if ref != null && ref != ""]
   secretsmanager_arns = [for ref in local.secret_references : ref if can(regex("^arn:[^:]+:secretsmanager:", ref))]
   ssm_parameter_arns = [
     for ref in local.secret_references :
-    "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${trimprefix(ref, "/")}"
+    can(regex("^arn:[^:]+:ssm:", ref)) ? ref : "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${trimprefix(ref, "/")}"
     if !can(regex("^arn:[^:]+:secretsmanager:", ref))
   ]
 
@@ -55,12 +56,13 @@ locals {
     DEFAULT_SLACK_CHANNEL_ID        = var.default_slack_channel_id != null ? var.default_slack_channel_id : ""
     SLACK_APP_CONFIGURATION         = var.slack_app_configuration != null ? jsonencode(var.slack_app_configuration) : ""
     HOOK_URL_SECRET                 = var.hook_url_secret != null ? var.hook_url_secret : ""
-    CONFIGURATION                   = var.configuration != null ? jsonencode(var.configuration) : ""
+    CONFIGURATION_SECRET            = var.configuration_secret != null ? var.configuration_secret : ""
     DEFAULT_SNS_TOPIC_ARN           = local.alerts_topic_arn
     SNS_CONFIGURATION               = var.sns_configuration != null ? jsonencode(var.sns_configuration) : ""
     SLACK_API_URL                   = var.slack_api_url != null ? var.slack_api_url : ""
     DYNAMODB_TABLE_NAME             = aws_dynamodb_table.this.name
     DYNAMODB_TIME_TO_LIVE           = tostring(var.dynamodb_time_to_live)
+    S3_REMOVED_OBJECT_NOTIFICATION  = tostring(var.s3_removed_object_notification)
   }
 }
 

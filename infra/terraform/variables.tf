@@ -38,6 +38,12 @@ variable "rule_evaluation_errors_to_slack" {
   default     = true
 }
 
+variable "s3_removed_object_notification" {
+  description = "Alert when a CloudTrail log object is removed (used by the S3-notification handler)."
+  type        = bool
+  default     = true
+}
+
 variable "function_name" {
   description = "Lambda function name."
   type        = string
@@ -82,14 +88,10 @@ variable "hook_url_secret" {
   default     = null
 }
 
-variable "configuration" {
-  description = "Slack webhook URL per account(s)."
-  type = list(object({
-    accounts       = list(string)
-    slack_hook_url = string
-  }))
-  default   = null
-  sensitive = true
+variable "configuration_secret" {
+  description = "Secrets Manager secret ARN or SSM parameter holding the reference's `configuration` (Slack webhook URL per account(s)) as JSON: [{\"accounts\": [...], \"slack_hook_url\": \"...\"}]. Webhook URLs are secrets, so they are only referenced."
+  type        = string
+  default     = null
 }
 
 variable "default_sns_topic_arn" {

@@ -21,7 +21,7 @@ import pytest
 from infra import deploy, package
 
 # moto logs every AWS::CloudWatch::Alarm it skips; the alarms are asserted on the template instead.
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::CloudWatch::Alarm")
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS.*CloudWatch.*Alarm")
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -184,11 +184,12 @@ def test_function_role_reaches_only_stack_resources_and_named_secrets(
     assert "*" not in granted
     assert granted == stack_resources | named_secrets
     by_sid = {s["Sid"]: s for s in statements}
-    assert resources(by_sid["ReadSlackBotTokenParameter"]) == [
+    assert resources(by_sid["ReadSlackBotTokenSecretParameter"]) == [
         f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/trailalert/slack-bot-token"
     ]
     assert by_sid["ReadHookUrlSecret"]["Action"] == "secretsmanager:GetSecretValue"
-    assert "ReadSlackBotTokenSecret" not in by_sid and "ReadHookUrlParameter" not in by_sid
+    assert "ReadSlackBotTokenSecret" not in by_sid and "ReadHookUrlSecretParameter" not in by_sid
+    assert "ReadConfigurationSecret" not in by_sid and "ReadConfigurationSecretParameter" not in by_sid
 
 
 def test_redeploy_updates_the_stack_through_a_change_set(aws: str, lambda_zip: Path, tmp_path: Path):

@@ -1,0 +1,119 @@
+"""The Terraform module, checked without Terraform: parsed with python-hcl2."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+from infra.template import expected_environment
+from processor.settings import ENVIRONMENT_VARIABLES
+
+MODULE = Path(__file__).resolve().parents[2] / "infra" / "terraform"
+# The reference module's inputs that mean the same here (fivexl/terraform-aws-cloudtrail-to-slack).
+# Not kept: slack_bot_token, default_slack_hook_url and configuration hold secrets, so they become
+# *_secret references (README, migration table); the S3 bucket inputs belong to the S3 path.
+REFERENCE_VARIABLES = {
+    "rules", "ignore_rules", "rules_separator", "use_default_rules", "events_to_track", "function_name",
+    "rule_evaluation_errors_to_slack", "log_level", "default_slack_channel_id", "slack_app_configuration",
+    "s3_removed_object_notification", "default_sns_topic_arn", "sns_configuration", "dynamodb_table_name",
+    "dynamodb_time_to_live", "lambda_memory_size", "lambda_timeout_seconds", "lambda_logs_retention_in_days",
+    "tags",
+}  # fmt: skip
+OUTPUTS = {"lambda_function_arn", "stream_name", "stream_arn", "dynamodb_table_name", "sns_topic_arn",
+           "failure_queue_url", "lambda_function_name"}  # fmt: skip
+
+
+def unquote(label: str) -> str:
+    return label.strip('"')
+
+
+@pytest.fixture(scope="module")
+def module() -> dict[str, Any]:
+    """All blocks of the module's files, merged by kind."""
+    merged: dict[str, list[Any]] = {}
+    for path in sorted(MODULE.glob("*.tf")):
+        with path.open(encoding="utf-8") as handle:
+            for kind, blocks in hcl2.load(handle).items():
+                if not kind.startswith("__"):
+                    merged.setdefault(kind, []).extend(blocks)
+    return merged
+
+
+def labels(module: dict[str, Any], kind: str) -> set[str]:
+    return {unquote(name) for block in module.get(kind, []) for name in block}
+
+
+def typed_labels(module: dict[str, Any], kind: str) -> set[tuple[str, str]]:
+    return {
+        (unquote(type_), unquote(name))
+        for block in module.get(kind, [])
+        for type_, by in block.items()
+        for name in by
+    }
+
+
+def locals_(module: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for block in module.get("locals", []) for key, value in block.items()}
+
+
+def expressions(value: Any) -> list[str]:
+    """Every string in a parsed block: hcl2 keeps expressions as "${...}" strings."""
+    if isinstance(value, dict):
+        return [s for key, inner in value.items() for s in [key, *expressions(inner)] if isinstance(s, str)]
+    if isinstance(value, list):
+        return [s for inner in value for s in expressions(inner)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_variables_of_the_reference_module_keep_their_names(module):
+    assert labels(module, "variable") >= REFERENCE_VARIABLES
+
+
+def test_every_variable_is_declared_and_used_and_every_reference_resolves(module):
+    body = {k: v for k, v in module.items() if k != "variable"}
+    text = "\n".join(expressions(body)) + "\n".join(expressions(module.get("variable", [])))
+    declared = labels(module, "variable")
+    used_vars = set(re.findall(r"\bvar\.(\w+)", text))
+    assert used_vars - declared == set(), "var.X with no variable X"
+    body_text = "\n".join(expressions(body))
+    assert declared - set(re.findall(r"\bvar\.(\w+)", body_text)) == set(), "variables nobody uses"
+
+    assert set(re.findall(r"\blocal\.(\w+)", text)) <= set(locals_(module)), "local.X with no local X"
+    data = typed_labels(module, "data")
+    assert set(re.findall(r"\bdata\.(\w+)\.(\w+)", text)) <= data, "data.T.N with no data block"
+    resources = typed_labels(module, "resource")
+    resource_refs = set(re.findall(r"(?<![\w.])(aws_\w+)\.(\w+)", text))
+    assert resource_refs <= resources, "resource reference with no resource"
+
+
+def test_lambda_environment_is_exactly_the_processor_settings(module):
+    [function] = [
+        by['"this"']
+        for block in module["resource"]
+        for type_, by in block.items()
+        if unquote(type_) == "aws_lambda_function"
+    ]
+    [environment] = function["environment"]
+    variables = environment["variables"]
+    match = re.fullmatch(r"\$\{local\.(\w+)\}", variables)
+    assert match, "the environment comes from one local map"
+    assert set(locals_(module)[match.group(1)]) == expected_environment(ENVIRONMENT_VARIABLES)
+
+
+def test_stack_outputs_include_the_reference_output(module):
+    assert labels(module, "output") >= OUTPUTS
+
+
+def test_table_has_ttl_on_expires_at(module):
+    [table] = [
+        by['"this"']
+        for block in module["resource"]
+        for t, by in block.items()
+        if unquote(t) == "aws_dynamodb_table"
+    ]
+    assert table["ttl"][0]["attribute_name"] == '"expires_at"' and table["ttl"][0]["enabled"] is True
+    assert table["billing_mode"] == '"PAY_PER_REQUEST"'
