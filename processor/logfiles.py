@@ -320,17 +320,20 @@ class LogFileReader:
     def records(self, chunks: Iterable[bytes]) -> Iterator[Record]:
         parser = RecordsParser()
         inflater: _Inflater | None = None
-        started = False
+        head: bytes | None = b""  # the first bytes, until there are enough to tell gzip from JSON
         for chunk in chunks:
-            if not chunk:
-                continue
             self.bytes_read += len(chunk)
-            if not started:
-                started = True
-                inflater = _Inflater() if chunk[:2] == GZIP_MAGIC else None
+            if head is not None:
+                head += chunk
+                if len(head) < len(GZIP_MAGIC):
+                    continue
+                chunk, head = head, None
+                inflater = _Inflater() if chunk.startswith(GZIP_MAGIC) else None
             pieces = inflater.feed(chunk) if inflater else (chunk,)
             for piece in pieces:
                 yield from self._parse(parser.feed(piece))
+        if head:
+            yield from self._parse(parser.feed(head))
         if inflater is not None:
             yield from self._parse(parser.feed(inflater.finish()))
         yield from self._parse(parser.finish())
