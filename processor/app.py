@@ -27,6 +27,7 @@ from processor.deliver.retry import RetryPolicy
 from processor.deliver.senders import SLACK_TIMEOUT_SECONDS, SlackAppSender, SnsSender, WebhookSender
 from processor.deliver.storm import STORM_THRESHOLD
 from processor.deliver.timing import SYSTEM, Timing
+from processor.errors import ConfigError
 from processor.models import DeliveryOutcome, DestinationKind, RuleFailure, Status
 from processor.pipeline import Evaluation, evaluate
 from processor.render.slack import render_decode_failure, render_rule_failure
@@ -41,14 +42,26 @@ SEND_RESERVE_SECONDS = SLACK_TIMEOUT_SECONDS + 1.0
 
 
 def build_rules(settings: Settings) -> RuleSet:
-    return build_ruleset(
+    """Environment rules, RULES_FILE and the pack; a rule routing to Slack needs the Slack app."""
+    ruleset = build_ruleset(
         rules=settings.rules,
         ignore_rules=settings.ignore_rules,
         separator=settings.rules_separator,
         use_default_rules=settings.use_default_rules,
         events_to_track=settings.events_to_track,
         function_name=settings.function_name,
+        rules_file=settings.rules_file,
+        use_detection_pack=settings.use_detection_pack,
     )
+    for rule in ruleset.rules:
+        if not settings.uses_slack_app and any(
+            d.kind is DestinationKind.SLACK_APP for d in rule.ref.destinations
+        ):
+            raise ConfigError(
+                "RULES_FILE",
+                f"rule {rule.ref.id!r} ({rule.ref.origin}) routes to a Slack channel: set SLACK_BOT_TOKEN",
+            )
+    return ruleset
 
 
 def build_dispatcher(

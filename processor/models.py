@@ -30,6 +30,32 @@ class RuleRef:
     origin: str  # the setting it came from: RULES, USE_DEFAULT_RULES, EVENTS_TO_TRACK, ...
     title: str = ""
     severity: str = "medium"
+    # Set by rule files (RULES_FILE, the detection pack); empty for rules from the environment.
+    description: str = ""
+    references: tuple[str, ...] = ()  # e.g. MITRE ATT&CK technique ids, Stratus Red Team technique ids
+    destinations: tuple[Destination, ...] = ()  # added to the account's destinations
+    threshold: Threshold | None = None  # alert only on the Nth match in a window (per container)
+    group_by: tuple[str, ...] = ()  # flat keys: what the threshold counts per, and the thread key
+
+
+# Severities from least to most severe; SEVERITY_ROUTING's min_severity compares by this order.
+SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+
+
+def severity_rank(severity: str) -> int:
+    """Position in SEVERITIES; an unknown severity ranks as "medium", the RuleRef default."""
+    try:
+        return SEVERITIES.index(severity)
+    except ValueError:
+        return SEVERITIES.index("medium")
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A burst: `count` matches within `window_seconds` of event time, per group_by value."""
+
+    count: int
+    window_seconds: int
 
 
 class DestinationKind(StrEnum):

@@ -35,7 +35,7 @@ class Evaluation:
 def build_alert(record: Record, rule: RuleRef, router: Router) -> Alert:
     """Route and render one matched record; rendering happens here so a dry run shows the exact payloads."""
     account = account_of(record.event)
-    destinations = router.destinations(account)
+    destinations = router.for_alert(account, rule)
     wants_slack = any(d.kind in _SLACK_KINDS for d in destinations)
     wants_sns = any(d.kind is DestinationKind.SNS for d in destinations)
     return Alert(

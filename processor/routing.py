@@ -1,12 +1,14 @@
-"""Which destinations an alert goes to, decided by the AWS account the event happened in."""
+"""Which destinations an alert goes to: by the AWS account the event happened in, plus the rule's
+own destinations (rule files) and those of SEVERITY_ROUTING for its severity. Extra destinations
+only add: an alert always still reaches its account's channel."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from processor.models import Destination, DestinationKind
-from processor.settings import AccountRoute, Settings
+from processor.models import Destination, DestinationKind, RuleRef, severity_rank
+from processor.settings import AccountRoute, Settings, SeverityRoute
 
 
 def account_of(event: dict[str, Any]) -> str:
@@ -33,7 +35,28 @@ class Router:
         self._default_hook = settings.hook_url if settings.uses_webhook else None
         self._topics = _by_account(settings.sns_configuration)
         self._default_topic = settings.default_sns_topic_arn
+        self._severity_routes = tuple((severity_rank(r.min_severity), r) for r in settings.severity_routing)
         self._cache: dict[str, tuple[Destination, ...]] = {}
+
+    def for_alert(self, account: str, rule: RuleRef) -> tuple[Destination, ...]:
+        """The account's destinations, then the rule's, then SEVERITY_ROUTING's; each target once."""
+        base = self.destinations(account)
+        extra = [*rule.destinations, *self._by_severity(rule.severity)]
+        if not extra:
+            return base
+        seen = set(base)
+        found = list(base)
+        for destination in extra:
+            if destination not in seen:
+                seen.add(destination)
+                found.append(destination)
+        return tuple(found)
+
+    def _by_severity(self, severity: str) -> Iterable[Destination]:
+        rank = severity_rank(severity)
+        for minimum, route in self._severity_routes:
+            if rank >= minimum:
+                yield from _severity_destinations(route)
 
     def destinations(self, account: str) -> tuple[Destination, ...]:
         cached = self._cache.get(account)
@@ -51,6 +74,13 @@ class Router:
         topic = self._topics.get(account, self._default_topic)
         if topic:
             yield Destination(DestinationKind.SNS, topic)
+
+
+def _severity_destinations(route: SeverityRoute) -> Iterable[Destination]:
+    if route.slack_channel_id:
+        yield Destination(DestinationKind.SLACK_APP, route.slack_channel_id)
+    if route.sns_topic_arn:
+        yield Destination(DestinationKind.SNS, route.sns_topic_arn)
 
 
 def _by_account(routes: tuple[AccountRoute, ...]) -> dict[str, str]:

@@ -41,6 +41,9 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "SLACK_BOT_TOKEN_SECRET",
     "HOOK_URL_SECRET",
     "CONFIGURATION_SECRET",
+    "RULES_FILE",
+    "USE_DETECTION_PACK",
+    "SEVERITY_ROUTING",
     "S3_REMOVED_OBJECT_NOTIFICATION",
 )
 # Secrets may be given by reference (an SSM parameter name or a Secrets Manager ARN) instead.
@@ -62,6 +65,15 @@ class AccountRoute:
     target: str
 
 
+@dataclass(frozen=True, slots=True)
+class SeverityRoute:
+    """Alerts at `min_severity` or above also go to this Slack channel and/or SNS topic."""
+
+    min_severity: str
+    slack_channel_id: str | None = None
+    sns_topic_arn: str | None = None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything an entry point needs to know, validated. Secrets are excluded from repr."""
@@ -72,6 +84,9 @@ class Settings:
     use_default_rules: bool = True
     events_to_track: str | None = None
     function_name: str = DEFAULT_FUNCTION_NAME
+    rules_file: str | None = None  # a YAML file or folder, or s3://bucket/key (see processor/rules/files)
+    use_detection_pack: bool = False
+    severity_routing: tuple[SeverityRoute, ...] = ()
     rule_evaluation_errors_to_slack: bool = True
     log_level: str = "INFO"
 
@@ -127,6 +142,9 @@ def load_settings(
         "use_default_rules": _boolean(env, "USE_DEFAULT_RULES", True),
         "events_to_track": text("EVENTS_TO_TRACK"),
         "function_name": text("FUNCTION_NAME") or text("AWS_LAMBDA_FUNCTION_NAME") or DEFAULT_FUNCTION_NAME,
+        "rules_file": text("RULES_FILE"),
+        "use_detection_pack": _boolean(env, "USE_DETECTION_PACK", False),
+        "severity_routing": _severity_routes(env),
         "rule_evaluation_errors_to_slack": _boolean(env, "RULE_EVALUATION_ERRORS_TO_SLACK", True),
         "log_level": (text("LOG_LEVEL") or "INFO").upper(),
         "slack_bot_token": text("SLACK_BOT_TOKEN"),
@@ -163,6 +181,8 @@ def rule_options(environ: Mapping[str, str] | None = None, **overrides: Any) -> 
         "function_name": env.get("FUNCTION_NAME")
         or env.get("AWS_LAMBDA_FUNCTION_NAME")
         or DEFAULT_FUNCTION_NAME,
+        "rules_file": env.get("RULES_FILE") or None,
+        "use_detection_pack": _boolean(env, "USE_DETECTION_PACK", False),
     }
     options.update({k: v for k, v in overrides.items() if v is not None})
     return options
@@ -188,6 +208,12 @@ def validate(settings: Settings) -> None:
     ]:
         if arn is not None and not (arn.startswith("arn:") and arn.count(":") >= 5):
             raise ConfigError(name, f"{arn!r} is not an SNS topic ARN")
+    for route in settings.severity_routing:
+        if route.slack_channel_id and not settings.uses_slack_app:
+            raise ConfigError("SEVERITY_ROUTING", "slack_channel_id needs SLACK_BOT_TOKEN (the Slack app)")
+        arn = route.sns_topic_arn
+        if arn is not None and not (arn.startswith("arn:") and arn.count(":") >= 5):
+            raise ConfigError("SEVERITY_ROUTING", f"{arn!r} is not an SNS topic ARN")
     if not (settings.uses_slack_app or settings.hook_url or settings.uses_sns):
         raise ConfigError(
             "SLACK_BOT_TOKEN",
@@ -271,4 +297,38 @@ def _routes(env: Mapping[str, str], name: str, target_key: str) -> tuple[Account
         if not isinstance(target, str) or not target:
             raise ConfigError(name, f'item {position}: "{target_key}" must be a non-empty string')
         routes.append(AccountRoute(frozenset(str(a) for a in accounts), target))
+    return tuple(routes)
+
+
+def _severity_routes(env: Mapping[str, str]) -> tuple[SeverityRoute, ...]:
+    """Parse `[{"min_severity": "critical", "slack_channel_id": "C…", "sns_topic_arn": "arn:…"}]`."""
+    from processor.models import SEVERITIES
+
+    name = "SEVERITY_ROUTING"
+    raw = env.get(name)
+    if raw is None or raw.strip() in ("", "null"):
+        return ()
+    try:
+        items = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(name, f"is not valid JSON: {exc}") from None
+    if not isinstance(items, list):
+        raise ConfigError(name, 'must be a JSON list of {"min_severity": ..., "slack_channel_id": ...}')
+    routes = []
+    for position, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ConfigError(name, f"item {position} is not an object")
+        unknown = set(item) - {"min_severity", "slack_channel_id", "sns_topic_arn"}
+        if unknown:
+            raise ConfigError(name, f"item {position}: unknown keys {sorted(unknown)}")
+        severity = item.get("min_severity")
+        if severity not in SEVERITIES:
+            raise ConfigError(name, f'item {position}: "min_severity" must be one of {list(SEVERITIES)}')
+        targets = {key: item.get(key) for key in ("slack_channel_id", "sns_topic_arn")}
+        for key, value in targets.items():
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ConfigError(name, f'item {position}: "{key}" must be a non-empty string')
+        if not any(targets.values()):
+            raise ConfigError(name, f'item {position}: give "slack_channel_id" and/or "sns_topic_arn"')
+        routes.append(SeverityRoute(severity, **targets))
     return tuple(routes)

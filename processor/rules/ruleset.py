@@ -3,19 +3,27 @@
 Order and outcome follow the reference: ignore rules first (the first that matches suppresses
 the record), then RULES, the default rules and EVENTS_TO_TRACK; the first rule that matches
 wins. A rule that raises is recorded as a failure and the next rule is tried.
+
+Rule files (RULES_FILE) and the detection pack (USE_DETECTION_PACK) run after RULES and before
+the default rules: a specific, titled rule should name an alert before a generic default does.
+Ids are unique across every source.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from processor.errors import ConfigError, RuleError
 from processor.models import RuleFailure, RuleRef, Verdict
 from processor.rules.defaults import DEFAULT_RULE_INFO, default_rules, events_to_track_rule
 from processor.rules.dispatch import Dispatch
 from processor.rules.language import CompiledExpression, compile_expression
+from processor.rules.threshold import ThresholdCounter
+
+if TYPE_CHECKING:
+    from processor.rules.files import FileLoad
 
 __all__ = [
     "CompiledRule",
@@ -50,7 +58,7 @@ class RuleCheck:
 
     ref: RuleRef
     expression: CompiledExpression | None
-    error: RuleError | None
+    error: ConfigError | None  # a RuleError, or a RuleFileError pointing at file:line
 
     @property
     def ok(self) -> bool:
@@ -90,8 +98,15 @@ def check_rules(
     use_default_rules: bool = True,
     events_to_track: str | None,
     function_name: str,
+    rules_file: str | None = None,
+    use_detection_pack: bool = False,
+    rule_files: FileLoad | None = None,
 ) -> RulesReport:
-    """Compile every configured rule, collecting all problems instead of stopping at the first."""
+    """Compile every configured rule, collecting all problems instead of stopping at the first.
+
+    Rule files are read here (once per cold start; S3 for an s3:// RULES_FILE) unless
+    `rule_files` is given already loaded.
+    """
     checks: list[RuleCheck] = []
     problems: list[ConfigError] = []
     sources: list[tuple[str, str, str]] = []  # (setting, id, text), in evaluation order
@@ -102,30 +117,81 @@ def check_rules(
             problems.append(exc)
             continue
         sources.extend((setting, f"{setting}[{position}]", text) for position, text in enumerate(pieces))
+    if rule_files is None and (rules_file or use_detection_pack):
+        from processor.rules.files import load_rule_files  # imports PyYAML: only when asked for
+
+        rule_files = load_rule_files(rules_file, use_pack=use_detection_pack)
+    file_checks: list[RuleCheck] = []
+    if rule_files is not None:
+        problems.extend(rule_files.problems)
+        file_checks = [_check_file_rule(definition) for definition in rule_files.rules]
     if use_default_rules:
         sources.extend((USE_DEFAULT_RULES, rule_id, text) for rule_id, text in default_rules(function_name))
     if events_to_track:
         sources.append((EVENTS_TO_TRACK, EVENTS_TO_TRACK, events_to_track_rule(events_to_track)))
 
+    env_checks: list[RuleCheck] = []
     for setting, rule_id, text in sources:
         info = DEFAULT_RULE_INFO.get(rule_id)
         ref = RuleRef(id=rule_id, expression=text, origin=setting)
         if info is not None:
             ref = RuleRef(rule_id, text, setting, title=info.title, severity=info.severity)
         try:
-            checks.append(RuleCheck(ref, compile_expression(text, setting=setting), None))
+            env_checks.append(RuleCheck(ref, compile_expression(text, setting=setting), None))
         except RuleError as exc:
-            error = _with_separator_hint(exc, separator)
-            checks.append(RuleCheck(ref, None, error))
-            problems.append(error)
+            env_checks.append(RuleCheck(ref, None, _with_separator_hint(exc, separator)))
+    # Evaluation order: ignore rules, RULES, rule files and the pack, default rules, EVENTS_TO_TRACK.
+    user = [c for c in env_checks if c.ref.origin in (IGNORE_RULES, RULES)]
+    checks = [*user, *file_checks, *(c for c in env_checks if c.ref.origin not in (IGNORE_RULES, RULES))]
+    problems.extend(check.error for check in checks if check.error is not None)
+    problems.extend(_duplicate_ids(checks))
 
     if not any(check.ref.origin != IGNORE_RULES for check in checks) and not any(
-        problem.setting in (RULES, RULES_SEPARATOR) for problem in problems
+        problem.setting in (RULES, RULES_SEPARATOR, "RULES_FILE", "USE_DETECTION_PACK")
+        for problem in problems
     ):
         problems.append(
             ConfigError(RULES, "no rules to apply: set RULES or EVENTS_TO_TRACK, or enable USE_DEFAULT_RULES")
         )
     return RulesReport(tuple(checks), tuple(problems))
+
+
+def _check_file_rule(definition: Any) -> RuleCheck:
+    """Compile a file rule's condition; an error points at the condition's file and line."""
+    from processor.rules.files import RuleFileError
+
+    try:
+        return RuleCheck(
+            definition.ref, compile_expression(definition.condition, setting=definition.setting), None
+        )
+    except RuleError as exc:
+        where = definition.condition_location
+        error = RuleFileError(
+            definition.setting, where.path, where.line, f"rule {definition.ref.id!r}: {exc.reason}"
+        )
+        return RuleCheck(definition.ref, None, error)
+
+
+def _duplicate_ids(checks: list[RuleCheck]) -> list[ConfigError]:
+    """An error for every id used twice, naming both places (a file:line or a setting)."""
+    first: dict[str, RuleCheck] = {}
+    problems: list[ConfigError] = []
+    for check in checks:
+        seen = first.setdefault(check.ref.id, check)
+        if seen is not check:
+            setting = check.ref.origin.split(" ", 1)[0]
+            problems.append(
+                ConfigError(
+                    setting, f"duplicate rule id {check.ref.id!r}: {_where(seen)} and {_where(check)}"
+                )
+            )
+    return problems
+
+
+def _where(check: RuleCheck) -> str:
+    """`rules/aws.yml:12` for a file rule, the setting (RULES, USE_DEFAULT_RULES, ...) otherwise."""
+    setting, _, location = check.ref.origin.partition(" ")
+    return location or setting
 
 
 def _with_separator_hint(error: RuleError, separator: str) -> RuleError:
@@ -147,6 +213,9 @@ def build_ruleset(
     use_default_rules: bool = True,
     events_to_track: str | None,
     function_name: str,
+    rules_file: str | None = None,
+    use_detection_pack: bool = False,
+    rule_files: FileLoad | None = None,
 ) -> RuleSet:
     """The RuleSet of a deployment; raises the first problem check_rules finds (RuleError/ConfigError)."""
     report = check_rules(
@@ -156,6 +225,9 @@ def build_ruleset(
         use_default_rules=use_default_rules,
         events_to_track=events_to_track,
         function_name=function_name,
+        rules_file=rules_file,
+        use_detection_pack=use_detection_pack,
+        rule_files=rule_files,
     )
     if report.problems:
         raise report.problems[0]
@@ -169,7 +241,11 @@ def build_ruleset(
 
 
 class RuleSet:
-    """Ordered ignore rules and rules, with an index so a record runs only rules that can match."""
+    """Ordered ignore rules and rules, with an index so a record runs only rules that can match.
+
+    A rule with a threshold counts its matches (see threshold.py) and alerts only on the Nth; until
+    then evaluation goes on to the next rules, as if it had not matched.
+    """
 
     def __init__(
         self,
@@ -181,6 +257,7 @@ class RuleSet:
         self._rules = Dispatch(rules, use_index=use_index)
         self._ignore = Dispatch(ignore_rules, use_index=use_index)
         self.use_index = use_index
+        self._counter = ThresholdCounter()
 
     @property
     def rules(self) -> tuple[CompiledRule, ...]:
@@ -206,7 +283,9 @@ class RuleSet:
                 failures.append(_failure(rule, exc, event))
         for rule in self._rules.candidates(event):
             try:
-                if rule.expression.matches(event):
+                if rule.expression.matches(event) and (
+                    rule.ref.threshold is None or self._counter.hit(rule.ref, event)
+                ):
                     return Verdict(matched=rule.ref, failures=tuple(failures))
             except Exception as exc:  # a rule's own error must not stop the others
                 failures.append(_failure(rule, exc, event))
