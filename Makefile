@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean package deploy scan
+.PHONY: install demo test lint clean package deploy scan bench
 
 install: $(STAMP)
 
@@ -27,6 +27,11 @@ lint: install
 	$(BIN)/ruff format --check processor backfill tests
 	$(BIN)/ruff format --check infra
 	$(BIN)/cfn-lint infra/cloudformation/template.yaml
+
+# Throughput, Lambda batch time, cold start, memory and --workers scaling against the reference
+# algorithm and the parse floor; writes bench/results.json. QUICK=1: a small corpus, under a minute.
+bench: install
+	$(BIN)/python -m bench $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
