@@ -68,19 +68,25 @@ def stack_parameters(template: dict[str, Any], settings: Mapping[str, str]) -> d
             parameters[parameter] = settings[name]
         elif "Default" in declared[parameter]:
             parameters[parameter] = str(declared[parameter]["Default"])
-    derive_routes = source_names(template)["SnsConfigurationTopicArns"] not in settings
-    if derive_routes and parameters.get("SnsConfiguration"):
-        parameters["SnsConfigurationTopicArns"] = ",".join(_route_topics(parameters["SnsConfiguration"]))
+    if source_names(template)["SnsConfigurationTopicArns"] not in settings:
+        topics = _route_topics(parameters.get("SnsConfiguration", "")) | _route_topics(
+            parameters.get("SeverityRouting", "")
+        )
+        parameters["SnsConfigurationTopicArns"] = ",".join(sorted(topics))
     return parameters
 
 
-def _route_topics(sns_configuration: str) -> list[str]:
-    """Topic ARNs of SNS_CONFIGURATION, so the function's role may publish to exactly those."""
+def _route_topics(routes_json: str) -> set[str]:
+    """Topic ARNs of SNS_CONFIGURATION / SEVERITY_ROUTING, so the role may publish to exactly those."""
+    if not routes_json.strip():
+        return set()
     try:
-        routes = json.loads(sns_configuration)
+        routes = json.loads(routes_json)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"SNS_CONFIGURATION is not valid JSON: {exc}") from None
-    return sorted({route["sns_topic_arn"] for route in routes if route.get("sns_topic_arn")})
+        raise ValueError(f"not valid JSON: {routes_json[:60]!r}: {exc}") from None
+    return {
+        route["sns_topic_arn"] for route in routes if isinstance(route, dict) and route.get("sns_topic_arn")
+    }
 
 
 def check_parameters(template: dict[str, Any], parameters: Mapping[str, str]) -> None:

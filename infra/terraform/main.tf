@@ -14,7 +14,10 @@ locals {
   has_slack        = (var.slack_bot_token_secret != null && var.slack_bot_token_secret != "") || (var.hook_url_secret != null && var.hook_url_secret != "")
   stack_topic_arn  = local.create_topic ? aws_sns_topic.this[0].arn : var.default_sns_topic_arn
   alerts_topic_arn = local.create_topic ? (local.has_slack ? "" : aws_sns_topic.this[0].arn) : var.default_sns_topic_arn
-  route_topic_arns = distinct([for route in coalesce(var.sns_configuration, []) : route.sns_topic_arn])
+  route_topic_arns = distinct(concat(
+    [for route in coalesce(var.sns_configuration, []) : route.sns_topic_arn],
+    [for route in coalesce(var.severity_routing, []) : route.sns_topic_arn if route.sns_topic_arn != null],
+  ))
   publish_arns     = concat([local.stack_topic_arn], local.route_topic_arns)
 
   # A secret reference is a Secrets Manager ARN, an SSM parameter ARN or an SSM parameter name (with or
@@ -63,6 +66,9 @@ locals {
     DYNAMODB_TABLE_NAME             = aws_dynamodb_table.this.name
     DYNAMODB_TIME_TO_LIVE           = tostring(var.dynamodb_time_to_live)
     S3_REMOVED_OBJECT_NOTIFICATION  = tostring(var.s3_removed_object_notification)
+    RULES_FILE                      = var.rules_file != null ? var.rules_file : ""
+    USE_DETECTION_PACK              = tostring(var.use_detection_pack)
+    SEVERITY_ROUTING                = var.severity_routing != null ? jsonencode(var.severity_routing) : ""
   }
 }
 

@@ -38,6 +38,28 @@ variable "rule_evaluation_errors_to_slack" {
   default     = true
 }
 
+variable "rules_file" {
+  description = "Path of a rules file in the deployment package or a layer (/opt/...)."
+  type        = string
+  default     = null
+}
+
+variable "use_detection_pack" {
+  description = "Also apply the bundled detection pack."
+  type        = bool
+  default     = false
+}
+
+variable "severity_routing" {
+  description = "Extra destinations by minimum severity."
+  type = list(object({
+    min_severity     = string
+    slack_channel_id = optional(string)
+    sns_topic_arn    = optional(string)
+  }))
+  default = null
+}
+
 variable "s3_removed_object_notification" {
   description = "Alert when a CloudTrail log object is removed (used by the S3-notification handler)."
   type        = bool

@@ -84,8 +84,11 @@ def test_settings_use_the_lambda_names_and_infra_parameters_a_prefix():
 def test_routed_topics_are_derived_for_the_role_and_defaults_passed_explicitly():
     template = load_template()
     routes = '[{"accounts": ["1"], "sns_topic_arn": "arn:aws:sns:us-east-1:1:b"}, {"accounts": ["2"], "sns_topic_arn": "arn:aws:sns:us-east-1:1:a"}]'
-    parameters = stack_parameters(template, {"SNS_CONFIGURATION": routes})
-    assert parameters["SnsConfigurationTopicArns"] == "arn:aws:sns:us-east-1:1:a,arn:aws:sns:us-east-1:1:b"
+    severity = '[{"min_severity": "critical", "sns_topic_arn": "arn:aws:sns:us-east-1:1:c"}]'
+    parameters = stack_parameters(template, {"SNS_CONFIGURATION": routes, "SEVERITY_ROUTING": severity})
+    assert parameters["SnsConfigurationTopicArns"] == (
+        "arn:aws:sns:us-east-1:1:a,arn:aws:sns:us-east-1:1:b,arn:aws:sns:us-east-1:1:c"
+    )
     assert parameters["LogLevel"] == "INFO", "a setting left out gets the template default"
 
 
