@@ -54,7 +54,9 @@ def topic(aws: str) -> tuple[str, str]:
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
     arn = sns.create_topic(Name="alerts")["TopicArn"]
     queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
     return arn, queue
 
@@ -102,7 +104,9 @@ def test_alerts_are_routed_to_the_accounts_channel(
     batch = put_and_read_back(stream, "trail", [encode(eventbridge_envelope(e)) for e in sample_events()])
     handler.handler(batch, Context())
     dev_ids = {e["eventID"] for e in sample_events() if e["recipientAccountId"] == DEV} & set(EXPECTED_ALERTS)
-    prod_ids = {e["eventID"] for e in sample_events() if e["recipientAccountId"] == PROD} & set(EXPECTED_ALERTS)
+    prod_ids = {e["eventID"] for e in sample_events() if e["recipientAccountId"] == PROD} & set(
+        EXPECTED_ALERTS
+    )
     assert set(_event_ids(slack.posts_to("CDEV"))) == dev_ids
     assert set(_event_ids(slack.posts_to("CSEC"))) == prod_ids
 
@@ -112,7 +116,10 @@ def test_malformed_records_are_skipped_without_blocking_the_batch(
 ) -> None:
     _slack_env(monkeypatch, slack)
     events = sample_events()
-    payloads = [b"\xff\xfe not json", b'{"detail-type": "EC2 Instance State-change Notification", "detail": {}}']
+    payloads = [
+        b"\xff\xfe not json",
+        b'{"detail-type": "EC2 Instance State-change Notification", "detail": {}}',
+    ]
     payloads += [encode(eventbridge_envelope(e)) for e in events]
     batch = put_and_read_back(stream, "trail", payloads)
     bad_sequence = batch["Records"][0]["kinesis"]["sequenceNumber"]
@@ -163,10 +170,13 @@ def test_sns_only_configuration_publishes_reference_messages(
     while received := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
         messages += [orjson.loads(m["Body"]) for m in received]
         sqs.delete_message_batch(
-            QueueUrl=queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)]
+            QueueUrl=queue,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)],
         )
     # The scanner's denied call is not ignored here (no IGNORE_RULES), so it alerts too.
-    assert {m["event_id"] for m in messages} == set(EXPECTED_ALERTS) | {"00000000-0000-4000-8000-000000000013"}
+    assert {m["event_id"] for m in messages} == set(EXPECTED_ALERTS) | {
+        "00000000-0000-4000-8000-000000000013"
+    }
     stop = next(m for m in messages if m["event_id"].endswith("0002"))
     assert stop["title"].endswith("called StopLogging")
     assert stop["account_id"] == PROD and stop["rule_id"] == "default.cloudtrail-stop-logging"
