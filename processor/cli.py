@@ -6,7 +6,8 @@ import click
 
 from backfill.cli import backfill_command
 from processor import __version__
-from processor.rules_cli import check_command
+from processor.rules_cli import check_command, list_command
+from processor.rules_test_cli import test_command
 
 
 @click.group(name="trailalert")
@@ -21,4 +22,6 @@ def rules_group() -> None:
 
 
 rules_group.add_command(check_command)
+rules_group.add_command(list_command)
+rules_group.add_command(test_command)
 main.add_command(backfill_command)

@@ -1,13 +1,14 @@
-"""`trailalert rules check`: the rules the Lambda would run, each with its status."""
+"""`trailalert rules check` and `rules list`: the rules the Lambda would run, with status and origin."""
 
 from __future__ import annotations
 
 import sys
+from typing import Any, NoReturn
 
 import click
 
 from processor.errors import ConfigError
-from processor.rules import RuleCheck, check_rules
+from processor.rules import RuleCheck, RulesReport, check_rules
 from processor.settings import rule_options
 
 _EXPRESSION_WIDTH = 90
@@ -27,6 +28,13 @@ def rule_flags(command: click.Command) -> click.Command:
         ),
         click.option("--events-to-track", help="Override EVENTS_TO_TRACK (comma-separated event names)."),
         click.option("--function-name", help="Override FUNCTION_NAME (used by two default rules)."),
+        click.option("--rules-file", help="Override RULES_FILE (a YAML file or folder, or s3://bucket/key)."),
+        click.option(
+            "--pack/--no-pack",
+            "use_detection_pack",
+            default=None,
+            help="Override USE_DETECTION_PACK (the bundled detection pack).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -42,31 +50,72 @@ def check_command(
     use_default_rules: bool | None,
     events_to_track: str | None,
     function_name: str | None,
+    rules_file: str | None,
+    use_detection_pack: bool | None,
 ) -> None:
     """Compile every configured rule; print each with its status; exit 1 on any invalid or unsafe rule.
 
-    Reads the same environment variables as the Lambda; flags override them.
+    Reads the same environment variables as the Lambda; flags override them. Rule files are
+    validated too (schema, safe expression, duplicate ids), with errors at file:line.
     """
-    try:
-        options = rule_options(
-            rules=rules,
-            ignore_rules=ignore_rules,
-            separator=rules_separator,
-            use_default_rules=use_default_rules,
-            events_to_track=events_to_track,
-            function_name=function_name,
-        )
-    except ConfigError as error:
-        raise click.UsageError(str(error)) from None
-    report = check_rules(**options)
+    report = _report(locals())
     for check in report.checks:
         click.echo(_line(check))
     ok = sum(check.ok for check in report.checks)
     click.echo(f"\n{ok} of {len(report.checks)} rules OK", err=False)
-    if report.ok:
-        return
-    click.echo(f"{len(report.problems)} problem(s):", err=True)
-    for problem in report.problems:
+    if not report.ok:
+        _problems(report.problems)
+
+
+@click.command(name="list", short_help="Show the active rules: id, severity, origin, title.")
+@rule_flags
+def list_command(
+    rules: str | None,
+    ignore_rules: str | None,
+    rules_separator: str | None,
+    use_default_rules: bool | None,
+    events_to_track: str | None,
+    function_name: str | None,
+    rules_file: str | None,
+    use_detection_pack: bool | None,
+) -> None:
+    """Show every rule that would run, in evaluation order; exit 1 if the configuration has problems."""
+    report = _report(locals())
+    checks = [check for check in report.checks if check.ok]
+    id_width = max((len(check.ref.id) for check in checks), default=2)
+    origin_width = max((len(check.ref.origin) for check in checks), default=6)
+    click.echo(f"{'id':<{id_width}}  {'severity':<8}  {'origin':<{origin_width}}  title")
+    for check in checks:
+        ref = check.ref
+        kind = " (ignore)" if ref.origin == "IGNORE_RULES" else ""
+        click.echo(
+            f"{ref.id:<{id_width}}  {ref.severity:<8}  {ref.origin:<{origin_width}}  {ref.title or '-'}{kind}"
+        )
+    click.echo(f"\n{len(checks)} active rules")
+    if not report.ok:
+        _problems(report.problems)
+
+
+def _report(flags: dict[str, Any]) -> RulesReport:
+    try:
+        options = rule_options(
+            rules=flags["rules"],
+            ignore_rules=flags["ignore_rules"],
+            separator=flags["rules_separator"],
+            use_default_rules=flags["use_default_rules"],
+            events_to_track=flags["events_to_track"],
+            function_name=flags["function_name"],
+            rules_file=flags["rules_file"],
+            use_detection_pack=flags["use_detection_pack"],
+        )
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    return check_rules(**options)
+
+
+def _problems(problems: tuple[ConfigError, ...]) -> NoReturn:
+    click.echo(f"{len(problems)} problem(s):", err=True)
+    for problem in problems:
         click.echo(f"  {problem}", err=True)
     sys.exit(1)
 
