@@ -39,14 +39,16 @@ def local_batches(
 class WorkerPool:
     """Start with `with`, iterate `batches(objects)` once; leaving the block stops every process."""
 
-    def __init__(self, count: int, settings: Settings, preview: bool, in_window: EventFilter) -> None:
+    def __init__(
+        self, count: int, settings: Settings, preview: bool, in_window: EventFilter, *, send: bool
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self._results: Any = context.Queue(maxsize=RESULT_BATCHES)
         self._inputs: list[Any] = [context.Queue(maxsize=INPUT_CHUNKS) for _ in range(count)]
         self._processes = [
             context.Process(
                 target=_worker_main,
-                args=(inputs, self._results, settings, preview, in_window),
+                args=(inputs, self._results, settings, preview, in_window, send),
                 name=f"backfill-worker-{i}",
                 daemon=True,
             )
@@ -125,11 +127,11 @@ class WorkerPool:
 
 
 def _worker_main(
-    inputs: Any, results: Any, settings: Settings, preview: bool, in_window: EventFilter
+    inputs: Any, results: Any, settings: Settings, preview: bool, in_window: EventFilter, send: bool
 ) -> None:
     """A worker: Ctrl-C is the parent's to handle, so the worker ignores it and is stopped by it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    evaluator = build_evaluator(settings, preview, in_window)
+    evaluator = build_evaluator(settings, preview, in_window, send=send)
     while True:
         kind, url = inputs.get()
         if kind == "stop":

@@ -77,11 +77,13 @@ class Backfill:
         in_window = self.options.window.event_filter()
         try:
             if self.options.workers > 1:
-                with WorkerPool(self.options.workers, self.settings, self.preview, in_window) as pool:
+                with WorkerPool(
+                    self.options.workers, self.settings, self.preview, in_window, send=self.options.send
+                ) as pool:
                     for batch in pool.batches(iter(prefetcher)):
                         self._handle(batch)
             else:
-                evaluator = build_evaluator(self.settings, self.preview, in_window)
+                evaluator = build_evaluator(self.settings, self.preview, in_window, send=self.options.send)
                 for batch in local_batches(prefetcher, evaluator):
                     self._handle(batch)
         except KeyboardInterrupt:
@@ -128,15 +130,13 @@ class Backfill:
     def _handle(self, batch: Batch) -> None:
         tally = self._tallies.setdefault(batch.url, _Tally())
         tally.events += batch.counts.events
-        tally.alerts += len(batch.alerts)
+        tally.alerts += batch.counts.alerts
         self.summary.counts.add(batch.counts)
         self._examples(batch)
+        for line in batch.lines:
+            self.emit(line)
         if batch.alerts:
-            if self.options.send:
-                self._deliver(batch.url, batch.alerts, tally)
-            else:
-                for alert in batch.alerts:
-                    self.emit(_line(alert))
+            self._deliver(batch.url, batch.alerts, tally)
         if batch.rule_failures and self.report_rule_failures is not None:
             self.report_rule_failures(batch.rule_failures)
         if batch.done:
@@ -194,9 +194,3 @@ class Backfill:
         s.skipped_digests = self._selection.digests
         s.skipped_filtered = self._selection.filtered
         s.skipped_not_logs = self._selection.not_logs
-
-
-def _line(alert: Alert) -> str:
-    from backfill.output import alert_line
-
-    return alert_line(alert)

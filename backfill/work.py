@@ -15,6 +15,7 @@ from itertools import islice
 
 from backfill.config import PreviewRouter
 from backfill.errors import ObjectUnreadable
+from backfill.output import alert_line
 from backfill.window import EventFilter
 from processor.errors import DecodeError
 from processor.logfiles import LogFileReader
@@ -62,15 +63,17 @@ class Batch:
     reasons: tuple[str, ...] = ()
     done: bool = False
     error: str | None = None
+    lines: tuple[str, ...] = ()  # a dry run's output, rendered where the alerts were made
 
 
 class ObjectEvaluator:
     """Rules and router are built once per process; `run` is called once per object."""
 
-    def __init__(self, rules: Rules, router: Router, in_window: EventFilter) -> None:
+    def __init__(self, rules: Rules, router: Router, in_window: EventFilter, *, as_lines: bool) -> None:
         self._rules = rules
         self._router = router
         self._in_window = in_window
+        self._as_lines = as_lines
 
     def run(self, url: str, chunks: Iterable[bytes]) -> Iterator[Batch]:
         reader = LogFileReader(url)
@@ -102,6 +105,11 @@ class ObjectEvaluator:
             alerts=len(evaluation.alerts),
             per_rule=evaluation.alerts_per_rule,
         )
+        if (
+            self._as_lines
+        ):  # a dry run: workers format, so the parent only writes (and nothing is pickled twice)
+            lines = tuple(alert_line(alert) for alert in evaluation.alerts)
+            return Batch(url, (), counts, evaluation.rule_failures[:MAX_REASONS], lines=lines)
         return Batch(url, evaluation.alerts, counts, evaluation.rule_failures[:MAX_REASONS])
 
     @staticmethod
@@ -117,9 +125,11 @@ class ObjectEvaluator:
         return Batch(url, (), counts, reasons=reasons, done=True, error=error)
 
 
-def build_evaluator(settings: Settings, preview: bool, in_window: EventFilter) -> ObjectEvaluator:
+def build_evaluator(
+    settings: Settings, preview: bool, in_window: EventFilter, *, send: bool
+) -> ObjectEvaluator:
     """What each process builds once: the same rules and router the Lambda builds from Settings."""
     from processor.app import build_rules
 
     router = PreviewRouter(settings) if preview else Router(settings)
-    return ObjectEvaluator(build_rules(settings), router, in_window)
+    return ObjectEvaluator(build_rules(settings), router, in_window, as_lines=not send)
