@@ -45,9 +45,9 @@ variable "rules_file" {
 }
 
 variable "use_detection_pack" {
-  description = "Also apply the bundled detection pack."
+  description = "Also apply the bundled detection pack (on for new deployments; the processor itself defaults to false)."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "severity_routing" {
