@@ -13,6 +13,7 @@ from processor import handler
 from processor.devtools.kinesis_events import encode, eventbridge_envelope, put_and_read_back
 from processor.devtools.sample_events import DEMO_IGNORE_RULES, DEMO_RULES, DEV, PROD, sample_events
 from processor.devtools.slack_standin import SlackStandIn
+from tests.deliver.fakes import FakeClock
 
 # What the sample day must produce with the demo settings (see processor/devtools/sample_events.py).
 EXPECTED_ALERTS = {
@@ -37,7 +38,8 @@ class Context:
 
 @pytest.fixture(autouse=True)
 def fresh_container() -> Iterator[None]:
-    handler.reset()
+    # Pacing and retry waits run on a fake clock, so the suite does not sleep through them.
+    handler.reset(timing=FakeClock().timing)
     yield
     handler.reset()
 
