@@ -81,6 +81,11 @@ _ELEMENT_OR_END, _ELEMENT_START, _ELEMENT, _AFTER_ELEMENT, _END = range(7, 12)
 
 # Where an object element of `Records` may end: `}` then `,{` (the next record) or `]`.
 _CANDIDATE = re.compile(rb"\}(?=[ \t\r\n]*+(?:,[ \t\r\n]*+\{|\]))")
+# The opening of an object element up to its first key (`{"eventVersion":`). Records of one file
+# share it, so `}` + `,` + that opening is almost surely the next record: nested arrays of objects
+# (resources, items) never start with it, which `_CANDIDATE` cannot tell.
+_HEAD = re.compile(rb'\{[ \t\r\n]*+"[A-Za-z0-9_$@.:-]{1,64}+"[ \t\r\n]*+:')
+_BOUNDARIES: dict[bytes, re.Pattern[bytes]] = {}
 # Failed guesses per element (and buffered bytes) before the exact bracket scan takes over.
 _MAX_GUESSES = 8
 _MAX_GUESS_BYTES = 4 * 1024 * 1024
@@ -242,6 +247,8 @@ class RecordsParser:
 
     def _guess_end(self, buf: bytes, n: int, final: bool, out: list[Any]) -> bool | None:
         """Try candidate ends; True when parsed, False to wait for bytes, None to scan exactly."""
+        if self._guesses == 0:
+            self._run_of_records(buf, out)
         start = self._start
         scan = self._pos if self._pos > start else start
         for match in _CANDIDATE.finditer(buf, scan):
@@ -264,6 +271,35 @@ class RecordsParser:
                 return False
         self._guess, self._pos, self._depth = False, start, 0
         return None
+
+    def _run_of_records(self, buf: bytes, out: list[Any]) -> None:
+        """Parse consecutive elements that open like this one, each ended by `}` + `,` + that opening.
+
+        The hot path: one regex search and one `orjson.loads` per record, no failed guesses and no
+        trip through the top-level state machine. Like every guess, an end is only taken when
+        orjson parses the bytes up to it (no proper prefix of an object is an object); on the first
+        miss it stops, leaving the element where it started, for the general path.
+        """
+        start = self._start
+        head = _HEAD.match(buf, start)
+        if head is None:
+            return
+        boundary = _BOUNDARIES.get(head.group())
+        if boundary is None:
+            if len(_BOUNDARIES) > 64:
+                _BOUNDARIES.clear()
+            boundary = _BOUNDARIES[head.group()] = re.compile(
+                rb"\}[ \t\r\n]*+,[ \t\r\n]*+(?=" + re.escape(head.group()) + rb")"
+            )
+        search, loads, append = boundary.search, orjson.loads, out.append
+        while (match := search(buf, start)) is not None:
+            try:
+                append(loads(buf[start : match.start() + 1]))
+            except orjson.JSONDecodeError:
+                break
+            start = match.end()
+        if start != self._start:
+            self._start = self._pos = start
 
     def _delimit(self, buf: bytes, n: int, final: bool) -> int | None:
         """The end of the value starting at `_start` (resuming at `_pos`), or None for more data."""
