@@ -50,7 +50,13 @@ class Dispatch(Generic[T]):
         """The rules that may match `event`; a rule whose indexed field is missing is kept."""
         if not self._paths:
             return self.rules
-        values = tuple([path.resolve(event) for path in self._paths])
+        paths = self._paths
+        if len(paths) == 1:
+            values: tuple[Any, ...] = (paths[0].resolve(event),)
+        elif len(paths) == 2:
+            values = (paths[0].resolve(event), paths[1].resolve(event))
+        else:
+            values = tuple([path.resolve(event) for path in paths])
         found = self._cache.get(values)
         if found is None:
             found = self._select(values)

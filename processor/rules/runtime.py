@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from processor.rules.lookup import MISSING, KeyPath, resolve_path
+from processor.rules.lookup import MISSING, KeyPath
 
 # Pure functions of their arguments; none can reach objects, files, modules or the interpreter.
 # `any`/`all` are only accepted over a literal list/tuple/set (see language.py).
@@ -54,6 +54,8 @@ SAFE_METHODS: Final[frozenset[str]] = frozenset(
     }
 )
 
+_CONTAINERS: Final = (dict, list)
+
 # str.replace can square a string's length ("x".replace("", long)); nested calls would exhaust
 # memory. A result above this size raises ValueError instead: the rule fails for that event only.
 MAX_REPLACE_RESULT: Final[int] = 10_000_000
@@ -76,21 +78,60 @@ def accessors(path: KeyPath) -> tuple[Callable[..., Any], Callable[..., Any], Ca
     """`event[key]`, `event.get(key, default)` and `key in event` for one precomputed key.
 
     Each behaves as the same operation on the flattened record: a missing key raises
-    KeyError(key), returns the default, or is not "in" the event.
+    KeyError(key), returns the default, or is not "in" the event. They call the key's
+    specialised resolver (see lookup.resolver): these run for every rule on every record.
     """
-    key, segments = path.key, path.segments
+    key, find = path.key, path.resolve
+    if len(path.segments) == 1:
+        return _top_level_accessors(key, find)
 
     def item(event: Any) -> Any:
-        value = resolve_path(event, key, segments)
+        value = find(event)
         if value is MISSING:
             raise KeyError(key)
         return value
 
     def get(event: Any, default: Any = None) -> Any:
-        value = resolve_path(event, key, segments)
+        value = find(event)
         return default if value is MISSING else value
 
     def contains(event: Any) -> bool:
-        return resolve_path(event, key, segments) is not MISSING
+        return find(event) is not MISSING
+
+    return item, get, contains
+
+
+def _top_level_accessors(
+    key: str, find: Callable[[Any], Any]
+) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., bool]]:
+    """`accessors` for a key without dots ("eventName", "errorCode"), the lookup inlined.
+
+    On a dict record such a key has one spelling only: present with a leaf value, or missing
+    (a dict or list value is not a field of the flattened record); other records go to `find`.
+    """
+
+    def item(event: Any) -> Any:
+        if type(event) is dict:
+            value = event.get(key, MISSING)
+            if value is MISSING or isinstance(value, _CONTAINERS):
+                raise KeyError(key)
+            return value
+        value = find(event)
+        if value is MISSING:
+            raise KeyError(key)
+        return value
+
+    def get(event: Any, default: Any = None) -> Any:
+        if type(event) is dict:
+            value = event.get(key, MISSING)
+            return default if value is MISSING or isinstance(value, _CONTAINERS) else value
+        value = find(event)
+        return default if value is MISSING else value
+
+    def contains(event: Any) -> bool:
+        if type(event) is dict:
+            value = event.get(key, MISSING)
+            return value is not MISSING and not isinstance(value, _CONTAINERS)
+        return find(event) is not MISSING
 
     return item, get, contains
