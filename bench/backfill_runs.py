@@ -27,7 +27,8 @@ class Run:
 
 def backfill(source: Path, workers: int, environ: Mapping[str, str], cwd: Path) -> Run:
     """One dry run; alerts are counted from its JSON lines (one per alert on stdout)."""
-    command = [sys.executable, "-m", "bench.rss", sys.executable, "-m", "processor.cli", "backfill"]
+    cli = [sys.executable, "-c", "from processor.cli import main; main()"]  # `trailalert`, from this tree
+    command = [sys.executable, "-m", "bench.rss", *cli, "backfill"]
     command += [str(source), "--workers", str(workers)]
     env = {**os.environ, **environ}
     started = time.perf_counter()

@@ -4,7 +4,8 @@ All three read the same gzipped files from memory (disk is not what is measured)
 
 * project:   `backfill.work.ObjectEvaluator` per file, fed 256 KiB chunks as the CLI feeds them:
              streaming gunzip, record splitting, orjson, the window filter, the compiled rules,
-             routing and rendering of every alert (preview destinations: Slack and SNS).
+             routing and rendering of every alert (preview destinations: Slack and SNS); the
+             delivery itself is left out.
 * reference: gunzip + json.loads + flatten + `eval()` of every rule string (bench/reference.py).
 * floor:     gunzip + orjson.loads of every file, nothing else.
 
@@ -54,7 +55,10 @@ WITH_USER_RULES = Config(f"default + {len(userrules.USER_RULES)} user rules", US
 
 def evaluator(config: Config) -> tuple[ObjectEvaluator, Any]:
     settings, preview = load_backfill_settings(config.environ, {}, send=False)
-    return build_evaluator(settings, preview, TimeWindow().event_filter()), build_rules(settings)
+    # send=True keeps Alert objects in the batches (a dry run turns them into lines): the bench needs
+    # them to compare decisions. Routing and rendering run either way; delivery is not measured.
+    window = TimeWindow().event_filter()
+    return build_evaluator(settings, preview, window, send=True), build_rules(settings)
 
 
 def run_project(evaluator: ObjectEvaluator, chunked: Sequence[Sequence[bytes]]) -> tuple[int, Decisions]:

@@ -32,7 +32,7 @@ REGIONS = ("us-east-1", "eu-west-1", "eu-central-1", "us-west-2")
 FUNCTION_NAME = "trailalert"  # the default FUNCTION_NAME: self-update alerts name it
 ALERT_EVERY = 200
 START = datetime(2024, 3, 11, tzinfo=UTC)
-MANIFEST = "manifest.json"
+MANIFEST = "MANIFEST"  # JSON; not *.json, so a backfill over the folder does not try to read it
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def generate(
 
 
 def write_corpus(out: Path, events: int, seed: int = 7) -> CorpusInfo:
-    """Write the bucket under `out` (plus manifest.json) and return what was written."""
+    """Write the bucket under `out` (plus MANIFEST) and return what was written."""
     files = compressed = raw = 0
     for key, records in generate(events, seed):
         body = orjson.dumps({"Records": records})
