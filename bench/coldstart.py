@@ -11,6 +11,7 @@ project and baseline alternating.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -27,9 +28,22 @@ SNIPPETS = {
 _PROGRAM = "import time; t = time.process_time(); {}; print(time.process_time() - t)"
 
 
+def _environ(cwd: Path) -> dict[str, str]:
+    """Bytecode cached for everyone alike: a private cache (written by the warm-up run), even
+    where PYTHONDONTWRITEBYTECODE is set, so neither side pays for compiling its sources."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(cwd / "build" / "bench" / "pycache")
+    return env
+
+
 def _sample(code: str, cwd: Path) -> float:
     out = subprocess.run(  # noqa: S603 - our own interpreter and snippets
-        [sys.executable, "-c", _PROGRAM.format(code)], cwd=cwd, capture_output=True, text=True, check=True
+        [sys.executable, "-c", _PROGRAM.format(code)],
+        cwd=cwd,
+        env=_environ(cwd),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return float(out.stdout.strip())
 

@@ -90,13 +90,26 @@ def main(argv: list[str] | None = None) -> None:
     if "memory" in wanted:
         print("measuring backfill memory ...", flush=True)
         large, large_raw = large_file(plan["large_mb"], args.seed)
-        sizes = {"small": len(gzip.decompress(files[0])), "large": large_raw, "many": raw_bytes}
-        memory_rows, peaks = measure_memory(paths[0], large, root, sizes, USER_RULES_ENV, ROOT)
+        medium, medium_raw = large_file(plan["large_mb"] // 10, args.seed)
+        tenth = root / "tenth"  # a tenth of the corpus's files, linked, for the many-files pair
+        if not tenth.exists():
+            for path in paths[: max(1, len(paths) // 10)]:
+                link = tenth / path.relative_to(root)
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(path)
+        tenth_raw = sum(len(gzip.decompress(p.read_bytes())) for p in corpus_files(tenth))
+        pairs = {
+            "one log file": (medium, medium_raw, large, large_raw),
+            "many log files": (tenth, tenth_raw, root / "AWSLogs", raw_bytes),
+        }
+        memory_rows, peaks = measure_memory(pairs, USER_RULES_ENV, ROOT)
         rows += memory_rows
         checks["peak_rss_mb"] = peaks
     if "scaling" in wanted:
         print("measuring --workers scaling ...", flush=True)
-        rows += measure_scaling(root, plan["events"], USER_RULES_ENV, ROOT, max(2, plan["repeats"] - 1))
+        rows += measure_scaling(
+            root / "AWSLogs", plan["events"], USER_RULES_ENV, ROOT, max(2, plan["repeats"] - 1)
+        )
 
     settings = {
         **plan,
