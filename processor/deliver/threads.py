@@ -1,6 +1,7 @@
 """Slack app threads: similar alerts within DYNAMODB_TIME_TO_LIVE seconds join the first one's thread.
 
-Similarity key: the reference module's (userIdentity type, principalId, arn, accountId, eventName)
+Similarity key: a rule file's `group_by` keys (with the channel and rule id) when the rule has
+them; otherwise the reference module's (userIdentity type, principalId, arn, accountId, eventName)
 plus the channel, the eventSource and the outcome (errorCode, or "ok"). The channel because a
 thread lives in one channel; the outcome so that a call that finally *succeeded* is never buried
 in a thread of its denied attempts.
@@ -37,7 +38,14 @@ Post = Callable[[SlackMessage, str | None], str]
 
 
 def thread_key(alert: Alert, destination: Destination) -> str:
+    """The similarity key; a rule file's `group_by` keys replace the default identity-based key."""
     event = alert.record.event
+    if alert.rule.group_by:
+        from processor.rules.lookup import MISSING, resolve
+
+        values = [resolve(event, key) for key in alert.rule.group_by]
+        grouped = [destination.target, alert.rule.id] + [None if v is MISSING else v for v in values]
+        return _digest(grouped)
     identity = event.get("userIdentity")
     identity = identity if isinstance(identity, dict) else {}
     parts = [
@@ -50,8 +58,12 @@ def thread_key(alert: Alert, destination: Destination) -> str:
         event.get("eventName"),
         event.get("errorCode") or "ok",
     ]
-    digest = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
-    return digest[:32]
+    return _digest(parts)
+
+
+def _digest(parts: list[object]) -> str:
+    joined = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(joined.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
