@@ -231,3 +231,25 @@ def test_a_bad_setting_is_named_before_anything_is_deployed(
     assert code == 1
     assert "LOG_LEVEL='LOUD' is not one of" in capsys.readouterr().err
     assert client(aws, "cloudformation").describe_stacks()["Stacks"] == []
+
+
+def test_rules_file_on_s3_is_readable_and_nothing_else_in_s3(aws: str, lambda_zip: Path, tmp_path: Path):
+    env_file = write_env(
+        tmp_path / "deploy.env", TRAILALERT_STACK_NAME="ta-rules", RULES_FILE="s3://rules-bucket/team-a/"
+    )
+    run_deploy(env_file, lambda_zip)
+    role = client(aws, "lambda").get_function_configuration(FunctionName="ta-rules")["Role"]
+    s3_statements = [s for s in role_statements(aws, role) if str(s["Action"]).startswith("s3:")]
+    granted = {(s["Action"], r) for s in s3_statements for r in resources(s)}
+    assert granted == {
+        ("s3:GetObject", "arn:aws:s3:::rules-bucket/team-a/*"),
+        ("s3:ListBucket", "arn:aws:s3:::rules-bucket"),
+    }
+
+
+def test_no_s3_access_without_an_s3_rules_file(aws: str, lambda_zip: Path, tmp_path: Path):
+    env_file = write_env(tmp_path / "deploy.env", TRAILALERT_STACK_NAME="ta-norules", RULES_FILE="/opt/rules")
+    run_deploy(env_file, lambda_zip)
+    role = client(aws, "lambda").get_function_configuration(FunctionName="ta-norules")["Role"]
+    statements = role_statements(aws, role)
+    assert not [s for s in statements if str(s["Action"]).startswith("s3:")]
