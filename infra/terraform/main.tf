@@ -10,6 +10,9 @@ locals {
   partition = data.aws_partition.current.partition
   region    = data.aws_region.current.name
 
+  # "bucket/prefix" when RULES_FILE is an s3:// URL, else "".
+  rules_file_s3_path = startswith(coalesce(var.rules_file, "-"), "s3://") ? trimprefix(var.rules_file, "s3://") : ""
+
   create_topic     = var.default_sns_topic_arn == null || var.default_sns_topic_arn == ""
   has_slack        = (var.slack_bot_token_secret != null && var.slack_bot_token_secret != "") || (var.hook_url_secret != null && var.hook_url_secret != "")
   stack_topic_arn  = local.create_topic ? aws_sns_topic.this[0].arn : var.default_sns_topic_arn
@@ -222,6 +225,23 @@ data "aws_iam_policy_document" "function" {
     sid       = "FailedBatchesToQueue"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.failures.arn]
+  }
+  # RULES_FILE=s3://bucket/key-or-prefix: read exactly that object or folder, nothing else in S3.
+  dynamic "statement" {
+    for_each = local.rules_file_s3_path != "" ? [1] : []
+    content {
+      sid       = "ReadRulesFile"
+      actions   = ["s3:GetObject"]
+      resources = ["arn:${local.partition}:s3:::${local.rules_file_s3_path}*"]
+    }
+  }
+  dynamic "statement" {
+    for_each = local.rules_file_s3_path != "" ? [1] : []
+    content {
+      sid       = "ListRulesFolder"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${local.partition}:s3:::${split("/", local.rules_file_s3_path)[0]}"]
+    }
   }
   dynamic "statement" {
     for_each = length(local.secretsmanager_arns) > 0 ? [1] : []

@@ -39,7 +39,7 @@ variable "rule_evaluation_errors_to_slack" {
 }
 
 variable "rules_file" {
-  description = "Path of a rules file in the deployment package or a layer (/opt/...)."
+  description = "RULES_FILE: a rules file or folder in the package or a layer (/opt/...), or s3://bucket/key-or-prefix/ (the function may read exactly that)."
   type        = string
   default     = null
 }
