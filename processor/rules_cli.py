@@ -43,22 +43,13 @@ def rule_flags(command: click.Command) -> click.Command:
 
 @click.command(name="check")
 @rule_flags
-def check_command(
-    rules: str | None,
-    ignore_rules: str | None,
-    rules_separator: str | None,
-    use_default_rules: bool | None,
-    events_to_track: str | None,
-    function_name: str | None,
-    rules_file: str | None,
-    use_detection_pack: bool | None,
-) -> None:
+def check_command(**flags: Any) -> None:
     """Compile every configured rule; print each with its status; exit 1 on any invalid or unsafe rule.
 
     Reads the same environment variables as the Lambda; flags override them. Rule files are
     validated too (schema, safe expression, duplicate ids), with errors at file:line.
     """
-    report = _report(locals())
+    report = _report(flags)
     for check in report.checks:
         click.echo(_line(check))
     ok = sum(check.ok for check in report.checks)
@@ -69,18 +60,9 @@ def check_command(
 
 @click.command(name="list", short_help="Show the active rules: id, severity, origin, title.")
 @rule_flags
-def list_command(
-    rules: str | None,
-    ignore_rules: str | None,
-    rules_separator: str | None,
-    use_default_rules: bool | None,
-    events_to_track: str | None,
-    function_name: str | None,
-    rules_file: str | None,
-    use_detection_pack: bool | None,
-) -> None:
+def list_command(**flags: Any) -> None:
     """Show every rule that would run, in evaluation order; exit 1 if the configuration has problems."""
-    report = _report(locals())
+    report = _report(flags)
     checks = [check for check in report.checks if check.ok]
     id_width = max((len(check.ref.id) for check in checks), default=2)
     origin_width = max((len(check.ref.origin) for check in checks), default=6)

@@ -276,21 +276,28 @@ def _slack_api_url(raw: str | None) -> str:
     return raw if raw.endswith("/") else raw + "/"
 
 
-def _routes(env: Mapping[str, str], name: str, target_key: str) -> tuple[AccountRoute, ...]:
-    """Parse the reference's `[{"accounts": [...], "<target_key>": "..."}]` JSON lists."""
+def _json_objects(env: Mapping[str, str], name: str, shape: str) -> list[dict[str, Any]]:
+    """A setting holding a JSON list of objects (unset, empty or "null" is an empty list)."""
     raw = env.get(name)
     if raw is None or raw.strip() in ("", "null"):
-        return ()
+        return []
     try:
         items = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ConfigError(name, f"is not valid JSON: {exc}") from None
     if not isinstance(items, list):
-        raise ConfigError(name, f'must be a JSON list of {{"accounts": [...], "{target_key}": "..."}}')
-    routes = []
+        raise ConfigError(name, f"must be a JSON list of {shape}")
     for position, item in enumerate(items):
         if not isinstance(item, dict):
             raise ConfigError(name, f"item {position} is not an object")
+    return items
+
+
+def _routes(env: Mapping[str, str], name: str, target_key: str) -> tuple[AccountRoute, ...]:
+    """Parse the reference's `[{"accounts": [...], "<target_key>": "..."}]` JSON lists."""
+    routes = []
+    shape = f'{{"accounts": [...], "{target_key}": "..."}}'
+    for position, item in enumerate(_json_objects(env, name, shape)):
         accounts, target = item.get("accounts"), item.get(target_key)
         if not isinstance(accounts, list) or not all(isinstance(a, str | int) for a in accounts):
             raise ConfigError(name, f'item {position}: "accounts" must be a list of account ids')
@@ -305,19 +312,9 @@ def _severity_routes(env: Mapping[str, str]) -> tuple[SeverityRoute, ...]:
     from processor.models import SEVERITIES
 
     name = "SEVERITY_ROUTING"
-    raw = env.get(name)
-    if raw is None or raw.strip() in ("", "null"):
-        return ()
-    try:
-        items = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ConfigError(name, f"is not valid JSON: {exc}") from None
-    if not isinstance(items, list):
-        raise ConfigError(name, 'must be a JSON list of {"min_severity": ..., "slack_channel_id": ...}')
     routes = []
-    for position, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise ConfigError(name, f"item {position} is not an object")
+    shape = '{"min_severity": ..., "slack_channel_id": ...}'
+    for position, item in enumerate(_json_objects(env, name, shape)):
         unknown = set(item) - {"min_severity", "slack_channel_id", "sns_topic_arn"}
         if unknown:
             raise ConfigError(name, f"item {position}: unknown keys {sorted(unknown)}")
