@@ -22,6 +22,7 @@ from backfill.sources import Source, SourceType
 from backfill.window import Bound, TimeBoundType, TimeWindow
 from processor.deliver.dispatcher import Dispatcher
 from processor.errors import ConfigError
+from processor.rules_cli import rule_flags
 from processor.settings import Settings
 
 
@@ -63,12 +64,7 @@ def _dispatcher(settings: Settings) -> Dispatcher:
 @click.option(
     "--summary-json", type=click.Path(dir_okay=False, path_type=Path), help="Also write the summary here."
 )
-@click.option("--rules", help="Overrides RULES.")
-@click.option("--ignore-rules", help="Overrides IGNORE_RULES.")
-@click.option("--events-to-track", help="Overrides EVENTS_TO_TRACK.")
-@click.option("--rules-separator", help="Overrides RULES_SEPARATOR.")
-@click.option("--use-default-rules/--no-default-rules", default=None, help="Overrides USE_DEFAULT_RULES.")
-@click.option("--function-name", help="Overrides FUNCTION_NAME (used by the default rules).")
+@rule_flags
 def backfill_command(
     sources: tuple[Source, ...],
     start: Bound | None,
