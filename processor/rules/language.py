@@ -44,6 +44,7 @@ then compiled once into a function that runs with no builtins but the ones liste
 from __future__ import annotations
 
 import ast
+import copy
 import types
 import warnings
 from collections.abc import Callable
@@ -52,6 +53,7 @@ from typing import Any, Final
 
 from processor.errors import RuleError
 from processor.rules import patterns
+from processor.rules.guards import Guard, find_guards
 from processor.rules.indexing import find_index
 from processor.rules.lookup import KeyPath
 from processor.rules.runtime import SAFE_BUILTINS, SAFE_METHODS, accessors, guarded_replace
@@ -105,13 +107,15 @@ class CompiledExpression:
     `matches` propagates the rule's own exceptions (KeyError for a missing `event["key"]`,
     AttributeError for `None.endswith`): the rule set records them as evaluation errors.
     `keys` lists every flat key the rule reads; `index` is (field, values) when the rule can
-    only be True for records whose field (eventName/eventSource) is one of `values`.
+    only be True for records whose field (eventName/eventSource) is one of `values`; `guards`
+    are the leading conjuncts that read one field each (see guards.py), for the dispatch.
     """
 
     text: str
     keys: frozenset[str]
     index: tuple[str, frozenset[str]] | None
     matches: Callable[[dict[str, Any]], bool] = field(repr=False)
+    guards: tuple[Guard, ...] = field(default=(), repr=False)
 
 
 def compile_expression(text: str, *, setting: str) -> CompiledExpression:
@@ -125,7 +129,11 @@ def compile_expression(text: str, *, setting: str) -> CompiledExpression:
     keys = _Checker(setting, text).check(tree.body)
     index = find_index(tree.body)
     matches = _compile(tree.body, keys, setting)
-    return CompiledExpression(text=text, keys=frozenset(keys), index=index, matches=matches)
+    guards = tuple(
+        Guard(spec.key, _compile(spec.node, {spec.key}, setting, exactly_true=False), spec.whole)
+        for spec in find_guards(tree.body)
+    )
+    return CompiledExpression(text=text, keys=frozenset(keys), index=index, matches=matches, guards=guards)
 
 
 def _parse(source: str, setting: str, text: str) -> ast.Expression:
@@ -364,15 +372,22 @@ class _Lowering(ast.NodeTransformer):
         return ast.UnaryOp(op=ast.Not(), operand=test) if isinstance(node.ops[0], ast.NotIn) else test
 
 
-def _compile(body: ast.expr, keys: set[str], setting: str) -> Callable[[dict[str, Any]], bool]:
-    """Turn a checked body into `lambda event: (<lowered body>) is True`, compiled once."""
+def _compile(
+    body: ast.expr, keys: set[str], setting: str, *, exactly_true: bool = True
+) -> Callable[[dict[str, Any]], Any]:
+    """Turn a checked body into `lambda event: (<lowered body>) is True`, compiled once.
+
+    With `exactly_true=False` the function returns the body's own value (a guard's conjunct).
+    """
     names = {key: str(position) for position, key in enumerate(sorted(keys))}
     namespace: dict[str, Any] = {"__builtins__": {}, **SAFE_BUILTINS, "_replace": guarded_replace}
     for key, suffix in names.items():
         item, get, contains = accessors(KeyPath(key))
         namespace.update({f"_item_{suffix}": item, f"_get_{suffix}": get, f"_has_{suffix}": contains})
-    lowered = _Lowering(names).visit(body)
-    test = ast.Compare(left=lowered, ops=[ast.Is()], comparators=[ast.Constant(True)])
+    lowered = _Lowering(names).visit(copy.deepcopy(body))  # the lowering rewrites nodes in place
+    test: ast.expr = lowered
+    if exactly_true:
+        test = ast.Compare(left=lowered, ops=[ast.Is()], comparators=[ast.Constant(True)])
     arguments = ast.arguments(
         posonlyargs=[], args=[ast.arg(arg=patterns.EVENT)], kwonlyargs=[], kw_defaults=[], defaults=[]
     )

@@ -20,6 +20,7 @@ from processor.models import RuleFailure, RuleRef, Verdict
 from processor.rules.defaults import DEFAULT_RULE_INFO, default_rules, events_to_track_rule
 from processor.rules.dispatch import Dispatch
 from processor.rules.language import CompiledExpression, compile_expression
+from processor.rules.selector import Selector
 from processor.rules.threshold import ThresholdCounter
 
 if TYPE_CHECKING:
@@ -256,6 +257,7 @@ class RuleSet:
     ) -> None:
         self._rules = Dispatch(rules, use_index=use_index)
         self._ignore = Dispatch(ignore_rules, use_index=use_index)
+        self._selector = Selector(self._ignore.rules, self._rules.rules, use_guards=use_index)
         self.use_index = use_index
         self._counter = ThresholdCounter()
 
@@ -275,13 +277,14 @@ class RuleSet:
     def evaluate(self, event: dict[str, Any]) -> Verdict:
         """Ignore rules, then rules; the first that is True decides. Raising rules become failures."""
         failures: list[RuleFailure] = []
-        for rule in self._ignore.candidates(event):
+        ignore, rules = self._selector.select(event)
+        for rule in ignore:
             try:
                 if rule.expression.matches(event):
                     return Verdict(ignored_by=rule.ref, failures=tuple(failures))
             except Exception as exc:  # a rule's own error must not stop the others
                 failures.append(_failure(rule, exc, event))
-        for rule in self._rules.candidates(event):
+        for rule in rules:
             try:
                 if rule.expression.matches(event) and (
                     rule.ref.threshold is None or self._counter.hit(rule.ref, event)
