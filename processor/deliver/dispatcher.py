@@ -39,6 +39,14 @@ _SLACK_KINDS = (DestinationKind.SLACK_APP, DestinationKind.SLACK_WEBHOOK)
 T = TypeVar("T")
 
 
+def _repeat_of(first: DeliveryOutcome, alert: Alert) -> DeliveryOutcome:
+    """The outcome of a repeated eventID: sent once; a failure fails the repeat's record too."""
+    if first.status is Status.FAILED:
+        return DeliveryOutcome(alert, first.destination, Status.FAILED, first.detail)
+    detail = "same eventID earlier in this batch; not sent again"
+    return DeliveryOutcome(alert, first.destination, Status.DUPLICATE, detail)
+
+
 def delivery_key(alert: Alert, destination: Destination) -> str:
     """The idempotency key: one eventID delivered once per destination."""
     return f"{alert.event_id}|{destination.key}"
@@ -90,12 +98,17 @@ class Dispatcher:
         done = self._delivered_before(keys, stats)
         results: dict[int, DeliveryOutcome] = {}
         groups: dict[Destination, list[int]] = {}
+        first_of: dict[str, int] = {}  # the same eventID twice in one batch (EventBridge may repeat one)
+        repeats: dict[int, int] = {}
         for index, (alert, destination) in enumerate(pairs):
             if keys[index] in done:
                 results[index] = DeliveryOutcome(
                     alert, destination, Status.DUPLICATE, "delivered before; not sent again"
                 )
+            elif keys[index] in first_of:
+                repeats[index] = first_of[keys[index]]
             else:
+                first_of[keys[index]] = index
                 groups.setdefault(destination, []).append(index)
         for destination, indexes in groups.items():
             group = [pairs[i][0] for i in indexes]
@@ -105,6 +118,8 @@ class Dispatcher:
                 outcomes = [self._deliver_one(alert, destination, budget, stats) for alert in group]
             results.update(zip(indexes, outcomes, strict=True))
         self._update_thread_parents(budget, stats)
+        for index, first in repeats.items():
+            results[index] = _repeat_of(results[first], pairs[index][0])
         return [results[i] for i in range(len(pairs))]
 
     def notify(

@@ -134,3 +134,28 @@ def test_webhook_and_sns_are_covered_by_the_same_ledger(
         for m in received:
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
     assert sorted(published) == ["evt-0", "evt-1", "evt-2"]  # evt-1's SNS copy was not published twice
+
+
+def test_the_same_event_twice_in_one_batch_is_posted_once(
+    slack: SlackStandIn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EventBridge delivers at least once: a repeated eventID in one Kinesis batch is one alert."""
+    _slack_app(monkeypatch, slack)
+    handler.reset(timing=clock.timing)
+    repeated = cloudtrail_event("evt-1")
+    batch = kinesis_batch([repeated, cloudtrail_event("evt-2", principal="bob"), repeated])
+    assert handler.handler(batch, LambdaContext(clock)) == {"batchItemFailures": []}
+    assert sorted(event_ids_posted(slack.posts)) == ["evt-1", "evt-2"]
+
+
+def test_a_repeated_event_whose_delivery_fails_fails_both_records(
+    slack: SlackStandIn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _slack_app(monkeypatch, slack)
+    handler.reset(timing=clock.timing)
+    repeated = cloudtrail_event("evt-1")
+    batch = kinesis_batch([repeated, repeated])
+    slack.fail_matching("evt-1", 404)
+    response = handler.handler(batch, LambdaContext(clock))
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence_of(batch, i)} for i in range(2)]}
+    assert slack.requests == ["/api/chat.postMessage"]  # refused once, not tried twice
