@@ -246,7 +246,7 @@ def with_reply_count(parent: SlackMessage, count: int) -> SlackMessage:
     noun = "similar event" if count == 1 else "similar events"
     line = f":thread: *{count}* more {noun} in thread"
     blocks = tuple(parent.blocks)[:49] + (
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": line}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": line, "verbatim": True}]},
     )
     return SlackMessage(text=f"{parent.text} ({count} more in thread)", blocks=blocks)
 

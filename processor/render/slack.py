@@ -2,6 +2,9 @@
 
 Limits from Slack's Block Kit reference: section text 3000, section field 2000, header plain_text 150,
 50 blocks per message. Budgets below stay under them whatever the event holds.
+
+Every mrkdwn text object is `verbatim`: without it Slack auto-parses plain text in it, so a bare
+`@channel` / `@here` in an event field could notify a whole channel and a bare URL becomes a link.
 """
 
 from __future__ import annotations
@@ -118,7 +121,7 @@ def _facts(event: Mapping[str, Any], rule: RuleRef, account_id: str) -> list[dic
         ("Event ID", code(event.get("eventID"), VALUE_LIMIT)),
         ("Rule", rule_text),
     ]
-    return [{"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in facts]
+    return [{"type": "mrkdwn", "text": f"*{label}*\n{value}", "verbatim": True} for label, value in facts]
 
 
 def _plain_text(text: str, limit: int) -> dict[str, Any]:
@@ -127,8 +130,14 @@ def _plain_text(text: str, limit: int) -> dict[str, Any]:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT), "verbatim": True},
+    }
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}]}
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT), "verbatim": True}],
+    }

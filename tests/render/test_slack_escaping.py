@@ -124,3 +124,31 @@ def test_decode_failure_notice_is_escaped() -> None:
     assert unsafe_spots(message) == []
     assert len(mrkdwn_texts(message)) >= 2
     assert all(obj["text"] for obj in text_objects(list(message.blocks)))
+
+
+def test_every_mrkdwn_text_is_verbatim_so_a_bare_at_channel_is_never_parsed_as_a_mention() -> None:
+    """Escaping covers `<!channel>`; a bare `@channel`/`@here` is only inert when Slack does not
+    auto-parse the text (verbatim), which is also what keeps a bare URL from becoming a link."""
+    from processor.deliver.storm import storm_digest, storm_summary
+    from processor.deliver.threads import with_reply_count
+    from processor.models import Alert
+
+    bare = "@channel @here @everyone https://evil.example #general"
+    hostile = event(
+        STOP_LOGGING, eventName=bare, userAgent=bare, errorCode=bare, requestParameters={"name": bare}
+    )
+    rule = RuleRef(id="acme.x", expression="True", origin="RULES_FILE", title=bare)
+    alert_message = render_slack(record(hostile), rule, ACCOUNT)
+    alert = Alert(record(hostile), rule, ACCOUNT, (), alert_message, None)
+    messages = [
+        alert_message,
+        render_rule_failure(RuleFailure(rule=rule, error=bare, event_id=bare), count=1, source=bare),
+        render_decode_failure(bare, count=1, sample_item_id=bare, source=bare),
+        storm_summary([alert] * 11, threaded=True),
+        storm_digest([alert] * 11, part=1, parts=1),
+        with_reply_count(alert_message, 2),
+    ]
+    for message in messages:
+        mrkdwn = [obj for obj in text_objects(list(message.blocks)) if obj["type"] == "mrkdwn"]
+        assert mrkdwn
+        assert [obj for obj in mrkdwn if obj.get("verbatim") is not True] == []
