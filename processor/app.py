@@ -24,7 +24,13 @@ from processor.deliver.metrics import stdout_line as _stdout_line
 from processor.deliver.notices import ERROR_REPORT_INTERVAL_SECONDS, NoticeGate
 from processor.deliver.pacing import ChannelPacer
 from processor.deliver.retry import RetryPolicy
-from processor.deliver.senders import SLACK_TIMEOUT_SECONDS, SlackAppSender, SnsSender, WebhookSender
+from processor.deliver.senders import (
+    SLACK_SDK_LOG,
+    SLACK_TIMEOUT_SECONDS,
+    SlackAppSender,
+    SnsSender,
+    WebhookSender,
+)
 from processor.deliver.storm import STORM_THRESHOLD
 from processor.deliver.timing import SYSTEM, Timing
 from processor.errors import ConfigError
@@ -86,6 +92,7 @@ def build_dispatcher(
             base_url=settings.slack_api_url,
             timeout=SLACK_TIMEOUT_SECONDS,
             retry_handlers=[],
+            logger=SLACK_SDK_LOG,  # SlackAppSender reports failures itself, without the token
         )
         senders[DestinationKind.SLACK_APP] = SlackAppSender(client)
     if settings.uses_webhook:

@@ -198,6 +198,12 @@ def validate(settings: Settings) -> None:
         raise ConfigError("SLACK_APP_CONFIGURATION", "needs SLACK_BOT_TOKEN")
     if settings.configuration and not settings.hook_url:
         raise ConfigError("CONFIGURATION", "needs HOOK_URL (the default webhook for other accounts)")
+    secrets = [("SLACK_BOT_TOKEN", settings.slack_bot_token), ("HOOK_URL", settings.hook_url)]
+    for name, value in secrets + [("CONFIGURATION", r.target) for r in settings.configuration]:
+        if value and any(char.isspace() or not char.isprintable() for char in value.strip()):
+            # Never quote the value: it is a secret. Such a value fails every send, and the HTTP
+            # library's error would quote it.
+            raise ConfigError(name, "contains whitespace or a control character (a copy-paste error?)")
     if settings.hook_url and not settings.hook_url.startswith(("https://", "http://")):
         raise ConfigError("HOOK_URL", "must be an http(s) URL")
     for route in settings.configuration:

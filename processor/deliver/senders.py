@@ -21,8 +21,13 @@ from processor.models import Alert, Destination, SlackMessage
 SLACK_TIMEOUT_SECONDS = 5
 
 # slack_sdk's webhook client logs the full URL (a secret) at DEBUG: give it a logger that never does.
+# It also logs every exception's text at ERROR, and urllib's InvalidURL quotes the URL's path (the
+# secret part): only CRITICAL passes, which it never uses. WebhookSender reports failures itself.
 _WEBHOOK_SDK_LOG = logging.getLogger("trailalert.deliver.webhook_sdk")
-_WEBHOOK_SDK_LOG.setLevel(logging.INFO)
+_WEBHOOK_SDK_LOG.setLevel(logging.CRITICAL)
+# The same for WebClient: http.client's "Invalid header value b'Bearer <token>'" would be logged.
+SLACK_SDK_LOG = logging.getLogger("trailalert.deliver.slack_sdk")
+SLACK_SDK_LOG.setLevel(logging.CRITICAL)
 
 # Slack Web API `error` values that mean "try again later" rather than "this message is wrong".
 _SLACK_TRANSIENT = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
@@ -56,6 +61,8 @@ class SlackAppSender:
             raise _classify_slack("chat.postMessage", exc) from None
         except OSError as exc:  # URLError, timeouts, connection resets
             raise Unavailable(f"Slack chat.postMessage failed: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:  # e.g. http.client's "Invalid header value b'Bearer <token>'"
+            raise Rejected(f"Slack chat.postMessage failed: {type(exc).__name__}") from None
         return str(response.get("ts", ""))
 
     def update(self, channel: str, ts: str, message: SlackMessage) -> None:
@@ -65,6 +72,8 @@ class SlackAppSender:
             raise _classify_slack("chat.update", exc) from None
         except OSError as exc:
             raise Unavailable(f"Slack chat.update failed: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:  # its text may quote the Authorization header (the token)
+            raise Rejected(f"Slack chat.update failed: {type(exc).__name__}") from None
 
 
 class WebhookSender:
@@ -92,6 +101,8 @@ class WebhookSender:
             response = client.send(text=message.text, blocks=list(message.blocks))
         except OSError as exc:
             raise Unavailable(f"Slack webhook failed: {type(exc).__name__}") from None
+        except Exception as exc:  # e.g. InvalidURL, whose text quotes the URL (a secret)
+            raise Rejected(f"Slack webhook failed: {type(exc).__name__}") from None
         # The URL is a secret: say what Slack answered, never where we posted.
         answer = f"Slack webhook answered HTTP {response.status_code}: {response.body[:200]!r}"
         if response.status_code == 429:

@@ -142,3 +142,74 @@ def test_webhook_urls_never_reach_the_logs(
     captured = capsys.readouterr()
     everything = captured.out + captured.err + caplog.text + repr(handler.get_app().settings)
     assert "hookSECRETpart" not in everything
+
+
+@pytest.mark.parametrize(
+    "env, setting",
+    [
+        ({"HOOK_URL": "https://hooks.slack.com/services/T1/B1/hook SECRETpart"}, "HOOK_URL"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1111-SECRET\n-TOKEN", "DEFAULT_SLACK_CHANNEL_ID": "C1"},
+            "SLACK_BOT_TOKEN",
+        ),
+        (
+            {
+                "HOOK_URL": "https://hooks.slack.com/services/T1/B1/ok",
+                "CONFIGURATION": '[{"accounts": ["1"], "slack_hook_url": "https://h/T/B/x\\ty-SECRET"}]',
+            },
+            "CONFIGURATION",
+        ),
+    ],
+)
+def test_a_secret_with_whitespace_inside_fails_at_start_without_quoting_it(
+    env: dict[str, str], setting: str
+) -> None:
+    """Such a value fails every send, and urllib/http.client would quote it in their errors."""
+    with pytest.raises(ConfigError) as error:
+        load_settings(env)
+    assert error.value.setting == setting
+    assert "SECRET" not in str(error.value)
+
+
+def test_a_secret_trailing_newline_is_tolerated() -> None:
+    """`aws ssm put-parameter --value file://token.txt` keeps the file's last newline: it works."""
+    load_settings({"SLACK_BOT_TOKEN": "xoxb-1111-token\n", "DEFAULT_SLACK_CHANNEL_ID": "C1"})
+
+
+def test_a_send_error_that_quotes_the_url_or_token_never_reaches_logs_or_outcomes(
+    slack: SlackStandIn, clock: FakeClock, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture
+) -> None:
+    """Dispatchers built from unvalidated Settings (as a library user may): http.client's and
+    urllib's errors quote the Authorization header and the URL's path, and the SDKs log them."""
+    from processor.app import build_dispatcher
+    from processor.log import configure_logging
+    from processor.models import Alert, Destination, DestinationKind, Record, RuleRef, SlackMessage, Status
+    from processor.settings import Settings
+
+    configure_logging("DEBUG")
+    caplog.set_level(logging.DEBUG)
+    app = Settings(
+        slack_bot_token="xoxb-SECRET\nTOKEN", default_slack_channel_id="CSEC", slack_api_url=slack.api_url
+    )
+    hook_url = slack.webhook_url("T1/B1/hook SECRETpart")
+    webhook = Settings(hook_url=hook_url)
+    outcomes = []
+    for settings, destination in [
+        (app, Destination(DestinationKind.SLACK_APP, "CSEC")),
+        (webhook, Destination(DestinationKind.SLACK_WEBHOOK, hook_url)),
+    ]:
+        alert = Alert(
+            Record({"eventID": "evt-1"}, "seq-1"),
+            RuleRef("r", "True", "RULES"),
+            "1",
+            (destination,),
+            SlackMessage(text="x", blocks=()),
+            None,
+        )
+        outcomes += build_dispatcher(settings, timing=clock.timing).deliver([alert])
+
+    assert [o.status for o in outcomes] == [Status.FAILED, Status.FAILED]
+    assert slack.requests == []  # nothing could be sent, and nothing was retried as if it might
+    captured = capsys.readouterr()
+    everything = captured.out + captured.err + caplog.text + " ".join(o.detail for o in outcomes)
+    assert "SECRET" not in everything
