@@ -177,6 +177,23 @@ class SlackThreads:
         if message is None:
             raise DeliveryError("alert has no Slack message rendered")
         key = thread_key(alert, destination)
+        try:
+            return self._deliver_threaded(key, destination, message, post, budget)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            # The table failed (unreachable, throttled, missing) before anything was posted: a
+            # thread is a convenience, the alert is not. Post it on its own rather than fail it.
+            log.warning(
+                "thread table unavailable; posting unthreaded",
+                extra={"destination": destination.key, "reason": f"{type(exc).__name__}: {exc}"},
+            )
+            ts = post(message, None)
+            return f"posted unthreaded (thread table unavailable): {ts}"
+
+    def _deliver_threaded(
+        self, key: str, destination: Destination, message: SlackMessage, post: Post, budget: Budget
+    ) -> str:
         for _ in range(3):  # claim lost to a racer whose item then expired: look again
             now = self._timing.wall()
             item = self._store.get(key, now)

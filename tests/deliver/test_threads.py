@@ -139,3 +139,14 @@ def test_two_containers_racing_on_one_thread_key_produce_one_parent(
     (parent,) = _parents(slack)
     (reply,) = _replies(slack)
     assert reply.payload["thread_ts"] == parent.ts
+
+
+def test_an_unreachable_table_posts_the_alerts_unthreaded_instead_of_failing_them(
+    aws: str, slack: SlackStandIn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger already sends anyway when the table cannot be read; threads must not then fail
+    every Slack alert of the batch (they would all retry until they aged out)."""
+    _start(monkeypatch, slack, "table-that-is-not-there", clock)
+    events = [cloudtrail_event(f"evt-{i}") for i in range(2)]
+    assert handler.handler(kinesis_batch(events), LambdaContext(clock)) == {"batchItemFailures": []}
+    assert len(_parents(slack)) == 2 and not _replies(slack)
