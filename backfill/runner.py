@@ -22,7 +22,7 @@ from backfill.summary import Summary
 from backfill.window import TimeWindow
 from backfill.work import Batch, build_evaluator
 from processor.deliver.dispatcher import Dispatcher, delivery_key
-from processor.models import Alert, Status
+from processor.models import Alert, Destination, Status
 from processor.settings import Settings
 
 MAX_EXAMPLES = 5
@@ -163,7 +163,12 @@ class Backfill:
                 todo.append(alert)
             elif remaining:
                 todo.append(replace(alert, destinations=remaining))
-        for outcome in self.dispatcher.deliver(todo):
+
+        def checkpoint(alert: Alert, destination: Destination) -> None:
+            if self._state is not None:  # as each is accepted: a Ctrl-C mid-batch loses none
+                self._state.record_delivered(url, delivery_key(alert, destination))
+
+        for outcome in self.dispatcher.deliver(todo, on_accepted=checkpoint):
             if outcome.status is Status.FAILED:
                 tally.failed_deliveries += 1
                 self.summary.delivery_failed += 1
@@ -176,8 +181,7 @@ class Backfill:
                 self.summary.delivered += 1
             else:
                 self.summary.duplicates += 1
-            if self._state is not None:
-                self._state.record_delivered(url, delivery_key(outcome.alert, outcome.destination))
+                checkpoint(outcome.alert, outcome.destination)
 
     def _examples(self, batch: Batch) -> None:
         s = self.summary

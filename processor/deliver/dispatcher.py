@@ -79,6 +79,7 @@ class Dispatcher:
         self._storm_threshold = storm_threshold
         self._timing = timing
         self._reserve = reserve_seconds
+        self._on_accepted: Callable[[Alert, Destination], None] | None = None
 
     def sender(self, kind: DestinationKind) -> Sender | None:
         return self._senders.get(kind)
@@ -89,8 +90,23 @@ class Dispatcher:
         remaining_seconds: Callable[[], float] = lambda: float("inf"),
         *,
         stats: DeliveryStats | None = None,
+        on_accepted: Callable[[Alert, Destination], None] | None = None,
     ) -> list[DeliveryOutcome]:
-        """One outcome per (alert, destination) pair, in input order."""
+        """One outcome per (alert, destination) pair, in input order.
+
+        `on_accepted` is called for each pair as soon as its destination accepted it, before the
+        next send: a caller checkpointing deliveries (the backfill's --state) then loses none of
+        them when interrupted halfway through a batch.
+        """
+        self._on_accepted = on_accepted
+        try:
+            return self._deliver(alerts, remaining_seconds, stats)
+        finally:
+            self._on_accepted = None
+
+    def _deliver(
+        self, alerts: Iterable[Alert], remaining_seconds: Callable[[], float], stats: DeliveryStats | None
+    ) -> list[DeliveryOutcome]:
         stats = stats if stats is not None else DeliveryStats()
         budget = Budget(remaining_seconds, self._reserve)
         pairs = [(alert, destination) for alert in alerts for destination in alert.destinations]
@@ -272,6 +288,8 @@ class Dispatcher:
 
     def _record(self, alerts: Sequence[Alert], destination: Destination, stats: DeliveryStats) -> None:
         for alert in alerts:
+            if self._on_accepted is not None:
+                self._on_accepted(alert, destination)
             try:
                 self._ledger.record(delivery_key(alert, destination))
             except Exception as exc:  # delivered all the same; only a retry could now repeat it

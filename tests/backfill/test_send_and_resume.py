@@ -145,3 +145,34 @@ def test_a_failed_delivery_fails_the_run_and_leaves_the_object_unfinished(tmp_pa
     assert run.exit_code == 1
     assert "1 failed" in run.stderr
     assert StateFile(tmp_path / "state").finished_count == 0
+
+
+def test_ctrl_c_in_the_middle_of_an_objects_deliveries_does_not_resend_what_went_out(
+    tmp_path, slack_app, backfill, monkeypatch
+):
+    """Each delivery is checkpointed as it is accepted, not after the whole batch was delivered."""
+    from processor.deliver.senders import SlackAppSender
+
+    write_folder(tmp_path / "logs", [log_file(PROD, "eu-west-1", day(1), alerts=3)])
+    state_path = tmp_path / "state"
+    original = SlackAppSender.post
+    calls: list[str] = []
+
+    def ctrl_c_on_the_third_post(self, channel, message, thread_ts=None):
+        calls.append(channel)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # two alerts are out, the third never left
+        return original(self, channel, message, thread_ts)
+
+    monkeypatch.setattr(SlackAppSender, "post", ctrl_c_on_the_third_post)
+    first = backfill(str(tmp_path / "logs"), "--send", "--state", str(state_path))
+    monkeypatch.setattr(SlackAppSender, "post", original)
+    second = backfill(
+        str(tmp_path / "logs"), "--send", "--state", str(state_path), "--summary-json", str(tmp_path / "s")
+    )
+
+    assert first.exit_code == 130
+    assert second.exit_code == 0, second.stderr
+    assert json.loads((tmp_path / "s").read_text())["deliveries"]["sent_before_resume"] == 2
+    assert len(slack_app.posts) == 3
+    assert set(_posted_event_ids(slack_app).values()) == {1}
