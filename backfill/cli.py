@@ -88,6 +88,10 @@ def backfill_command(
     overrides = {name: value for name, value in rule_flags.items() if value is not None}
     try:
         settings, preview = load_backfill_settings(os.environ, overrides, send=send)
+        if workers > 1:  # each worker compiles the rules: a bad one must fail here, not kill them
+            from processor.app import build_rules
+
+            build_rules(settings)
     except ConfigError as exc:
         raise BadConfiguration(str(exc)) from None
     options = Options(
@@ -122,7 +126,10 @@ def backfill_command(
         dispatcher=dispatcher,
         report_rule_failures=reporter,
     )
-    summary = run.run()
+    try:
+        summary = run.run()
+    except ConfigError as exc:  # a bad rule or RULES_FILE, found when the rules are compiled
+        raise BadConfiguration(str(exc)) from None
     for line in summary.lines():
         click.echo(line, err=True)
     if summary_json is not None:

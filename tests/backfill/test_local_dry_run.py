@@ -6,7 +6,10 @@ import gzip
 import json
 
 import orjson
+import pytest
+from click.testing import CliRunner
 
+from processor.cli import main
 from tests.backfill.trails import DEV, PROD, day, digest, log_file, write_folder
 
 
@@ -103,3 +106,18 @@ def test_bad_flags_are_usage_errors(tmp_path, backfill):
     assert backfill(str(tmp_path), "--start", "2026-11-02", "--end", "2026-11-01").exit_code == 2
     assert backfill("s3://").exit_code == 2
     assert backfill(str(tmp_path / "missing")).exit_code == 2
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_bad_rule_is_a_configuration_error_naming_the_setting(tmp_path, backfill, workers):
+    """Exit 2 with the setting and the reason, like any bad setting: no traceback, no dead worker."""
+    write_folder(tmp_path, [log_file(PROD, "eu-west-1", day(1))])
+
+    result = CliRunner().invoke(
+        main, ["backfill", str(tmp_path), "--rules", "event[", "--workers", workers], catch_exceptions=True
+    )
+
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "RULES: rule 'event[' rejected" in result.stderr
+    assert "Traceback" not in result.stderr and "died" not in result.stderr
