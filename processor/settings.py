@@ -200,7 +200,7 @@ def validate(settings: Settings) -> None:
         raise ConfigError("CONFIGURATION", "needs HOOK_URL (the default webhook for other accounts)")
     secrets = [("SLACK_BOT_TOKEN", settings.slack_bot_token), ("HOOK_URL", settings.hook_url)]
     for name, value in secrets + [("CONFIGURATION", r.target) for r in settings.configuration]:
-        if value and any(char.isspace() or not char.isprintable() for char in value.strip()):
+        if value and _has_space(value.strip()):
             # Never quote the value: it is a secret. Such a value fails every send, and the HTTP
             # library's error would quote it.
             raise ConfigError(name, "contains whitespace or a control character (a copy-paste error?)")
@@ -212,13 +212,19 @@ def validate(settings: Settings) -> None:
     for name, arn in [("DEFAULT_SNS_TOPIC_ARN", settings.default_sns_topic_arn)] + [
         ("SNS_CONFIGURATION", r.target) for r in settings.sns_configuration
     ]:
-        if arn is not None and not (arn.startswith("arn:") and arn.count(":") >= 5):
+        if arn is not None and not _is_topic_arn(arn):
             raise ConfigError(name, f"{arn!r} is not an SNS topic ARN")
+    channels = [("DEFAULT_SLACK_CHANNEL_ID", settings.default_slack_channel_id)]
+    channels += [("SLACK_APP_CONFIGURATION", r.target) for r in settings.slack_app_configuration]
+    channels += [("SEVERITY_ROUTING", r.slack_channel_id) for r in settings.severity_routing]
+    for name, channel in channels:
+        if channel and _has_space(channel):  # Slack would answer channel_not_found to every alert
+            raise ConfigError(name, f"{channel!r} is not a Slack channel id (it contains whitespace)")
     for route in settings.severity_routing:
         if route.slack_channel_id and not settings.uses_slack_app:
             raise ConfigError("SEVERITY_ROUTING", "slack_channel_id needs SLACK_BOT_TOKEN (the Slack app)")
         arn = route.sns_topic_arn
-        if arn is not None and not (arn.startswith("arn:") and arn.count(":") >= 5):
+        if arn is not None and not _is_topic_arn(arn):
             raise ConfigError("SEVERITY_ROUTING", f"{arn!r} is not an SNS topic ARN")
     if not (settings.uses_slack_app or settings.hook_url or settings.uses_sns):
         raise ConfigError(
@@ -226,6 +232,15 @@ def validate(settings: Settings) -> None:
             "no destination configured: set SLACK_BOT_TOKEN (Slack app), HOOK_URL (webhook) "
             "or DEFAULT_SNS_TOPIC_ARN / SNS_CONFIGURATION (SNS)",
         )
+
+
+def _has_space(value: str) -> bool:
+    return any(char.isspace() or not char.isprintable() for char in value)
+
+
+def _is_topic_arn(arn: str) -> bool:
+    """Shape only; whitespace (a trailing newline from a heredoc) would fail every publish."""
+    return arn.startswith("arn:") and arn.count(":") >= 5 and not _has_space(arn)
 
 
 def _with_secrets(

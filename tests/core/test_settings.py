@@ -48,6 +48,16 @@ def test_booleans_accept_terraform_spellings(raw: str, expected: bool) -> None:
         ({"HOOK_URL": "hooks.slack.com/x"}, "HOOK_URL"),
         ({**SNS, "CONFIGURATION": '[{"accounts": ["1"], "slack_hook_url": "https://h"}]'}, "CONFIGURATION"),
         ({**SNS, "SLACK_API_URL": "localhost:8000"}, "SLACK_API_URL"),
+        # Whitespace that would fail every send (e.g. a heredoc's trailing newline) fails at start.
+        ({"DEFAULT_SNS_TOPIC_ARN": SNS["DEFAULT_SNS_TOPIC_ARN"] + "\n"}, "DEFAULT_SNS_TOPIC_ARN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "DEFAULT_SLACK_CHANNEL_ID": "C123 "}, "DEFAULT_SLACK_CHANNEL_ID"),
+        (
+            {
+                **SNS,
+                "SEVERITY_ROUTING": '[{"min_severity": "high", "sns_topic_arn": "arn:aws:sns:us-east-1:1:p\\n"}]',
+            },
+            "SEVERITY_ROUTING",
+        ),
     ],
 )
 def test_bad_configuration_names_the_setting(env: dict[str, str], setting: str) -> None:
