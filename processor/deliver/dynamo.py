@@ -35,5 +35,9 @@ def table_resource(table_name: str, resource_factory: Callable[[], Any] | None =
     if resource_factory is not None:
         return resource_factory().Table(table_name)
     import boto3
+    from botocore.config import Config
 
-    return boto3.resource("dynamodb").Table(table_name)
+    # botocore's default retries sleep with no regard for the Lambda's remaining time; a throttled or
+    # unreachable table should fail fast into the fallbacks (unthreaded post, ledger error counted).
+    config = Config(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 2, "mode": "standard"})
+    return boto3.resource("dynamodb", config=config).Table(table_name)
