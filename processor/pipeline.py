@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from processor.models import Alert, DestinationKind, Record, RuleFailure, RuleRef, Verdict
+from processor.partial.records import PartialRecord
 from processor.render.slack import render_slack
 from processor.render.sns import render_sns
 from processor.routing import Router, account_of
@@ -48,8 +49,12 @@ def build_alert(record: Record, rule: RuleRef, router: Router) -> Alert:
     )
 
 
-def evaluate(records: Iterable[Record], rules: Rules, router: Router) -> Evaluation:
-    """Match every record, then route and render the ones that matched."""
+def evaluate(records: Iterable[Record | PartialRecord], rules: Rules, router: Router) -> Evaluation:
+    """Match every record, then route and render the ones that matched.
+
+    A PartialRecord (two-phase decoding) is matched on its partial view and decoded in full
+    only when it alerts.
+    """
     alerts: list[Alert] = []
     failures: list[RuleFailure] = []
     unrouted: list[Record] = []
@@ -57,7 +62,10 @@ def evaluate(records: Iterable[Record], rules: Rules, router: Router) -> Evaluat
     count = ignored = unmatched = 0
     for record in records:
         count += 1
-        verdict = rules.evaluate(record.event)
+        if type(record) is PartialRecord:  # matched on a partial view (processor.partial)
+            verdict = rules.evaluate_planned(record.event, record.plan)  # type: ignore[attr-defined]
+        else:
+            verdict = rules.evaluate(record.event)
         if verdict.failures:
             failures.extend(verdict.failures)
         if verdict.ignored_by is not None:
@@ -66,6 +74,12 @@ def evaluate(records: Iterable[Record], rules: Rules, router: Router) -> Evaluat
         if verdict.matched is None:
             unmatched += 1
             continue
+        if type(record) is PartialRecord:  # phase 2: alerts are rendered from the whole record
+            full = record.complete()
+            if full is None:
+                unmatched += 1
+                continue
+            record = full
         alert = build_alert(record, verdict.matched, router)
         per_rule[verdict.matched.id] += 1
         if alert.destinations:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,12 +32,25 @@ class KinesisBatch:
 _SOURCES: dict[str, str] = {}
 
 
-def decode_kinesis_event(event: Mapping[str, Any]) -> KinesisBatch:
+def _b64decode(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)
+
+
+def decode_kinesis_event(
+    event: Mapping[str, Any],
+    *,
+    fast: Callable[[bytes, str], Any] | None = None,
+    b64decode: Callable[[str], bytes] = _b64decode,
+) -> KinesisBatch:
     """Decode every record of a Lambda Kinesis event; a bad record never stops the others.
 
     Raises DecodeError only when `event` has no Records list at all, i.e. it is not a Kinesis
     event (a wrongly wired trigger), since no item could then be reported as failed. Logs
     nothing: the reasons in `failures` are for the handler to log.
+
+    `fast(data, item_id)` (two-phase decoding, see processor.partial) may return the payload's
+    one record, matched on a partial view; when it returns None the payload is decoded as usual.
+    `b64decode` must accept and refuse exactly what `base64.b64decode(validate=True)` does.
     """
     items = event.get("Records") if isinstance(event, Mapping) else None
     if not isinstance(items, list):
@@ -53,9 +66,15 @@ def decode_kinesis_event(event: Mapping[str, Any]) -> KinesisBatch:
             sequence_number = None
         item_id = sequence_number or f"Records[{position}]"
         sequence_numbers.append(item_id)
-        payload = PayloadBuilder()
         try:
-            collect_payload(_data(item, kinesis, sequence_number is not None), payload)
+            data = _data(item, kinesis, sequence_number is not None, b64decode)
+            if fast is not None:
+                found = fast(data, item_id)
+                if found is not None:
+                    records.append(found)
+                    continue
+            payload = PayloadBuilder()
+            collect_payload(data, payload)
         except DecodeError as exc:
             failures.append(DecodeFailure(item_id, str(exc)))
             continue
@@ -68,7 +87,7 @@ def decode_kinesis_event(event: Mapping[str, Any]) -> KinesisBatch:
     return KinesisBatch(tuple(records), tuple(failures), skipped, tuple(sequence_numbers))
 
 
-def _data(item: Any, kinesis: Any, has_sequence_number: bool) -> bytes:
+def _data(item: Any, kinesis: Any, has_sequence_number: bool, b64decode: Callable[[str], bytes]) -> bytes:
     """The item's payload bytes, or DecodeError naming what the Lambda record lacks."""
     if not isinstance(item, dict):
         raise DecodeError(f"Lambda record is a {type(item).__name__}, not an object")
@@ -82,6 +101,6 @@ def _data(item: Any, kinesis: Any, has_sequence_number: bool) -> bytes:
     if not isinstance(data, str):
         raise DecodeError("Lambda record's kinesis section has no 'data' string")
     try:
-        return base64.b64decode(data, validate=True)
+        return b64decode(data)
     except ValueError as exc:  # binascii.Error, or non-ASCII characters in the string
         raise DecodeError(f"kinesis data is not valid base64: {exc}") from None

@@ -20,7 +20,7 @@ from processor.models import RuleFailure, RuleRef, Verdict
 from processor.rules.defaults import DEFAULT_RULE_INFO, default_rules, events_to_track_rule
 from processor.rules.dispatch import Dispatch
 from processor.rules.language import CompiledExpression, compile_expression
-from processor.rules.selector import Selector
+from processor.rules.selector import Plan, Selector
 from processor.rules.threshold import ThresholdCounter
 
 if TYPE_CHECKING:
@@ -276,8 +276,20 @@ class RuleSet:
 
     def evaluate(self, event: dict[str, Any]) -> Verdict:
         """Ignore rules, then rules; the first that is True decides. Raising rules become failures."""
+        return self.evaluate_planned(event, self._selector.select(event))
+
+    def plan(self, event: dict[str, Any]) -> Plan[CompiledRule]:
+        """The rules that may match `event` (or raise on it), and every key they read."""
+        return self._selector.select(event)
+
+    def first_keys(self) -> frozenset[str]:
+        """What `plan` reads of every record: the guarded fields and the unguarded rules' keys."""
+        return frozenset(self._selector.fields) | self._selector.unguarded_keys()
+
+    def evaluate_planned(self, event: dict[str, Any], plan: Plan[CompiledRule]) -> Verdict:
+        """`evaluate` with the plan already made (by `plan(event)` or on a view of the same record)."""
         failures: list[RuleFailure] = []
-        ignore, rules = self._selector.select(event)
+        ignore, rules = plan.ignore, plan.rules
         for rule in ignore:
             try:
                 if rule.expression.matches(event):

@@ -15,8 +15,8 @@ what depends only on values, so they are bounded and simply cleared when full.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
-from typing import Any, Final, Generic, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from processor.rules.dispatch import _HasExpression
 from processor.rules.guards import FAIL, RAISES, Guard, outcome, stub
@@ -38,11 +38,24 @@ class Selector(Generic[T]):
         self._rules = tuple(rules)
         everything = (*self._ignore, *self._rules)
         self._guards = _Guards([rule.expression.guards if use_guards else () for rule in everything])
-        self._selected: dict[tuple[int, ...], tuple[tuple[T, ...], tuple[T, ...]]] = {}
-        self._all = (self._ignore, self._rules)
+        self._selected: dict[tuple[int, ...], Plan[T]] = {}
+        self._all = Plan(self._ignore, self._rules, _keys(everything))
+        self._guarded = tuple(rule.expression.guards for rule in everything)
 
-    def select(self, event: dict[str, Any]) -> tuple[tuple[T, ...], tuple[T, ...]]:
-        """(ignore rules, rules) whose guards do not rule them out for `event`, each in order."""
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields the guards read for every record."""
+        return self._guards.fields
+
+    def unguarded_keys(self) -> frozenset[str]:
+        """Keys of the rules no guard can rule out: every record needs them."""
+        everything = (*self._ignore, *self._rules)
+        return _keys(
+            rule for rule, guards in zip(everything, self._guards.per_rule, strict=True) if not guards
+        )
+
+    def select(self, event: dict[str, Any]) -> Plan[T]:
+        """The ignore rules and rules whose guards do not rule them out for `event`, each in order."""
         guards = self._guards
         if not guards.fields:
             return self._all
@@ -51,14 +64,25 @@ class Selector(Generic[T]):
         if found is None:
             kept = guards.survivors(classes)
             split = len(self._ignore)
-            found = (
-                tuple(self._ignore[p] for p in kept if p < split),
-                tuple(self._rules[p - split] for p in kept if p >= split),
-            )
+            ignore = tuple(self._ignore[p] for p in kept if p < split)
+            rules = tuple(self._rules[p - split] for p in kept if p >= split)
+            found = Plan(ignore, rules, _keys((*ignore, *rules)))
             if len(self._selected) >= _CACHE_LIMIT:
                 self._selected.clear()
             self._selected[classes] = found
         return found
+
+
+class Plan(NamedTuple, Generic[T]):
+    """What to run for one record, and every key those rules may read."""
+
+    ignore: tuple[T, ...]
+    rules: tuple[T, ...]
+    keys: frozenset[str]
+
+
+def _keys(rules: Iterable[_HasExpression]) -> frozenset[str]:
+    return frozenset().union(*(rule.expression.keys for rule in rules))
 
 
 class _Guards:
@@ -69,7 +93,7 @@ class _Guards:
         # guard on another field (requestParameters.x after eventName) is left to the rule itself.
         first = {guards[0].key for guards in per_rule if guards}
         per_rule = [_leading(guards, first) for guards in per_rule]
-        self._per_rule = per_rule
+        self.per_rule = self._per_rule = per_rule
         fields: dict[str, list[Guard]] = {}
         for guards in per_rule:
             for guard in guards:
@@ -100,7 +124,7 @@ class _Guards:
             else:
                 lines.append(f"    v = event.get({field!r}, MISSING)")
             lines += [
-                "    if v.__class__ is str:",
+                "    if v.__class__ is str or v is MISSING:",
                 f"        c{number} = memo{number}.get(v)",
                 f"        if c{number} is None:",
                 f"            c{number} = miss{number}(v, v)",
