@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import TYPE_CHECKING
 
 from backfill.config import PreviewRouter
 from backfill.errors import ObjectUnreadable
@@ -20,9 +21,13 @@ from backfill.window import EventFilter
 from processor.errors import DecodeError
 from processor.logfiles import LogFileReader
 from processor.models import Alert, Record, RuleFailure
+from processor.partial.mode import decode_mode
 from processor.pipeline import Rules, evaluate
 from processor.routing import Router
 from processor.settings import Settings
+
+if TYPE_CHECKING:
+    from processor.partial.phases import Phases
 
 BATCH_RECORDS = 2000
 MAX_REASONS = 5  # undecodable elements and rule errors named per object; the rest are counted
@@ -69,14 +74,23 @@ class Batch:
 class ObjectEvaluator:
     """Rules and router are built once per process; `run` is called once per object."""
 
-    def __init__(self, rules: Rules, router: Router, in_window: EventFilter, *, as_lines: bool) -> None:
+    def __init__(
+        self,
+        rules: Rules,
+        router: Router,
+        in_window: EventFilter,
+        *,
+        as_lines: bool,
+        phases: Phases | None = None,
+    ) -> None:
         self._rules = rules
         self._router = router
         self._in_window = in_window
         self._as_lines = as_lines
+        self._phases = phases  # two-phase decoding (processor.partial), when exact for these rules
 
     def run(self, url: str, chunks: Iterable[bytes]) -> Iterator[Batch]:
-        reader = LogFileReader(url)
+        reader = LogFileReader(url, phases=self._phases)
         records = reader.records(chunks)
         reported = 0
         try:
@@ -132,4 +146,6 @@ def build_evaluator(
     from processor.app import build_rules
 
     router = PreviewRouter(settings) if preview else Router(settings)
-    return ObjectEvaluator(build_rules(settings), router, in_window, as_lines=not send)
+    rules = build_rules(settings)
+    phases = decode_mode(rules).phases
+    return ObjectEvaluator(rules, router, in_window, as_lines=not send, phases=phases)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -23,6 +23,9 @@ from processor.decode.result import DecodeFailure
 from processor.decode.shapes import is_cloudtrail_record
 from processor.errors import DecodeError
 from processor.models import Record
+
+if TYPE_CHECKING:
+    from processor.partial.phases import Phases
 
 SOURCE = "s3:cloudtrail-file"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -40,6 +43,12 @@ _STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)
 _LITERAL = re.compile(rb"[-+.0-9A-Za-z]*+")
 
 
+try:  # zlib-ng inflates about twice as fast, with zlib's API and error messages
+    from zlib_ng import zlib_ng as _zlib
+except ImportError:  # pragma: no cover - a dependency; zlib does the same, slower
+    _zlib = zlib  # type: ignore[assignment]
+
+
 class LogFileError(DecodeError):
     """Raised when a whole object cannot be read as a CloudTrail log file: bad gzip, not JSON, not
     `{"Records": [...]}`, or cut short. Records yielded before the error were real and stay valid."""
@@ -49,7 +58,7 @@ class _Inflater:
     """Incremental gzip (including concatenated members, which gzip allows) with bounded output."""
 
     def __init__(self) -> None:
-        self._inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        self._inflater = _zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         self._fed = 0
 
     def feed(self, data: bytes) -> Iterator[bytes]:
@@ -57,7 +66,7 @@ class _Inflater:
         while data:
             try:
                 out = self._inflater.decompress(data, INFLATE_STEP)
-            except zlib.error as exc:
+            except _zlib.error as exc:
                 raise LogFileError(f"gzip data is corrupt: {exc}") from None
             if out:
                 yield out
@@ -65,7 +74,7 @@ class _Inflater:
                 data = self._inflater.unconsumed_tail
             elif self._inflater.eof and self._inflater.unused_data:
                 data = self._inflater.unused_data
-                self._inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+                self._inflater = _zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
             else:
                 data = b""
 
@@ -111,7 +120,12 @@ class RecordsParser:
     outside strings. Either way, memory is one element plus one chunk.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, phases: Phases | None = None) -> None:
+        self._phases = phases  # two-phase decoding: runs of records as partial views (processor.partial)
+        if phases is not None:
+            from processor.partial import logruns  # msgspec: only when two-phase decoding is on
+
+            self._run_end, self._decode_run = logruns.run_end, logruns.decode_run
         self._buf = b""
         self._pos = 0
         self._phase = _START
@@ -291,6 +305,12 @@ class RecordsParser:
             boundary = _BOUNDARIES[head.group()] = re.compile(
                 rb"\}[ \t\r\n]*+,[ \t\r\n]*+(?=" + re.escape(head.group()) + rb")"
             )
+        if self._phases is not None:
+            found = self._run_end(buf, start, head.group())
+            elements = self._decode_run(self._phases, buf, start, found[0]) if found else None
+            if elements is not None:
+                out.extend(elements)
+                start = found[1]  # type: ignore[index]
         search, loads, append = boundary.search, orjson.loads, out.append
         while (match := search(buf, start)) is not None:
             try:
@@ -346,15 +366,21 @@ class LogFileReader:
     a file that is unreadable as a whole raises LogFileError from `records()`.
     """
 
-    def __init__(self, item_id: str, *, source: str = SOURCE) -> None:
+    def __init__(self, item_id: str, *, source: str = SOURCE, phases: Phases | None = None) -> None:
         self.item_id = item_id
+        self._phases = phases
+        self._partial: Any = None
+        if phases is not None:
+            from processor.partial import logruns  # msgspec: only when two-phase decoding is on
+
+            self._partial = logruns
         self.source = source
         self.failures: list[DecodeFailure] = []
         self.bytes_read = 0
         self._index = 0
 
     def records(self, chunks: Iterable[bytes]) -> Iterator[Record]:
-        parser = RecordsParser()
+        parser = RecordsParser(self._phases)
         inflater: _Inflater | None = None
         head: bytes | None = b""  # the first bytes, until there are enough to tell gzip from JSON
         for chunk in chunks:
@@ -378,7 +404,13 @@ class LogFileReader:
         for event in elements:
             index = self._index
             self._index += 1
-            if is_cloudtrail_record(event):
+            if self._partial is not None and type(event) is self._partial.PartialElement:
+                found = self._partial.to_record(self._phases, event, self.item_id, index, self.source)
+                if type(found) is str:
+                    self._fail(index, found)
+                else:
+                    yield found
+            elif is_cloudtrail_record(event):
                 yield Record(event=event, item_id=self.item_id, index=index, source=self.source)
             elif isinstance(event, InvalidElement):
                 self._fail(index, f"is not valid JSON: {event.reason}")

@@ -1,0 +1,119 @@
+"""Phase 1 for CloudTrail log files: runs of consecutive records decoded in one msgspec call.
+
+The log-file splitter (processor/logfiles.py) finds where a record may end by the bytes that open
+the next one (`},{"eventVersion":`). Here, all complete records from the current one to the last
+such boundary in the buffer are decoded at once, as a JSON array, into partial views. A boundary
+inside a record (a nested array whose objects open alike) cannot pass: the bytes up to it are not
+a sequence of complete values, so the decode fails and the splitter goes on record by record, as
+before. So does any run that is not pure ASCII or valid UTF-8, or that holds a value the partial
+view refuses (see schema.py): every failure of phase 1 leaves the run to the full decode.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+import orjson
+
+from processor.decode.jsonload import json_kind
+from processor.decode.shapes import is_cloudtrail_record
+from processor.errors import DecodeError
+from processor.partial.kinesis import utf8
+from processor.partial.phases import Phases
+from processor.partial.records import PartialRecord
+
+__all__ = ["PartialElement", "Run", "decode_run", "run_end", "to_record"]
+
+_FAILED: Final = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+_WHITESPACE: Final = b" \t\r\n"
+
+
+class Run:
+    """The bytes of one decoded run; each element's own bytes only when one is needed in full."""
+
+    __slots__ = ("_wrapped", "_raws", "_phases")
+
+    def __init__(self, wrapped: bytes, phases: Phases) -> None:
+        self._wrapped = wrapped
+        self._phases = phases
+        self._raws: list[msgspec.Raw] | None = None
+
+    def raw(self, position: int) -> msgspec.Raw:
+        if self._raws is None:
+            self._raws = self._phases.raw_run.decode(self._wrapped)
+        return self._raws[position]
+
+
+class PartialElement:
+    """One element of a decoded run: its partial view and where its bytes are."""
+
+    __slots__ = ("view", "run", "position")
+
+    def __init__(self, view: Any, run: Run, position: int) -> None:
+        self.view = view
+        self.run = run
+        self.position = position
+
+
+def run_end(buf: bytes, start: int, head: bytes) -> tuple[int, int] | None:
+    """(end of the last element that a boundary closes, start of the element after it), if any."""
+    at = buf.rfind(head, start + 1)
+    while at > start:
+        end = _close_before(buf, at)
+        if end > start:
+            return end, at
+        at = buf.rfind(head, start + 1, at)
+    return None
+
+
+def _close_before(buf: bytes, at: int) -> int:
+    """`pos + 1` when `buf[pos:at]` is `}` + whitespace + `,` + whitespace, else -1."""
+    pos = at - 1
+    while pos >= 0 and buf[pos] in _WHITESPACE:
+        pos -= 1
+    if pos < 0 or buf[pos] != 0x2C:  # ,
+        return -1
+    pos -= 1
+    while pos >= 0 and buf[pos] in _WHITESPACE:
+        pos -= 1
+    return pos + 1 if pos >= 0 and buf[pos] == 0x7D else -1  # }
+
+
+def decode_run(phases: Phases, buf: bytes, start: int, end: int) -> list[PartialElement] | None:
+    """The elements in `buf[start:end]` as partial views, or None to leave them to the full decode."""
+    wrapped = b"[" + buf[start:end] + b"]"
+    if not utf8(wrapped):
+        return None
+    try:
+        views = phases.to_view(phases.run.decode(wrapped))
+    except _FAILED:
+        return None
+    run = Run(wrapped, phases)
+    return [PartialElement(view, run, position) for position, view in enumerate(views)]
+
+
+def to_record(phases: Phases, element: PartialElement, item_id: str, index: int, source: str) -> Any:
+    """A PartialRecord, or the reason the element is not a CloudTrail record (as a str)."""
+    view = element.view
+    if not is_cloudtrail_record(view):
+        if isinstance(view, dict):
+            return "is a JSON object without 'eventName' and 'eventSource'"
+        return f"is a JSON {json_kind(view)}, not a CloudTrail record"
+    plan = phases.rules.plan(view)
+    if not plan.keys <= phases.first:  # the rules that may match read more: decode those too
+        try:
+            view = phases.to_view(phases.second_record(plan.keys).decode(element.run.raw(element.position)))
+        except _FAILED:
+            try:
+                view = orjson.loads(memoryview(element.run.raw(element.position)))  # the full record
+            except orjson.JSONDecodeError as exc:  # what the record-by-record path would say
+                return f"is not valid JSON: {exc.msg}"
+    return PartialRecord(view, item_id, index, source, plan, _full, element)
+
+
+def _full(element: PartialElement) -> dict[str, Any]:
+    try:
+        return orjson.loads(memoryview(element.run.raw(element.position)))
+    except orjson.JSONDecodeError as exc:  # only a number beyond a double's range gets here
+        raise DecodeError(f"is not valid JSON: {exc.msg}") from None
