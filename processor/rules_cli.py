@@ -56,6 +56,7 @@ def check_command(**flags: Any) -> None:
     click.echo(f"\n{ok} of {len(report.checks)} rules OK", err=False)
     if not report.ok:
         _problems(report.problems)
+    click.echo(_decode_mode(report))
 
 
 @click.command(name="list", short_help="Show the active rules: id, severity, origin, title.")
@@ -76,6 +77,19 @@ def list_command(**flags: Any) -> None:
     click.echo(f"\n{len(checks)} active rules")
     if not report.ok:
         _problems(report.problems)
+
+
+def _decode_mode(report: RulesReport) -> str:
+    """Which decode these rules run in (two-phase or full) and why: see processor/partial."""
+    from processor.partial.mode import decode_mode
+    from processor.rules.ruleset import IGNORE_RULES, CompiledRule, RuleSet
+
+    compiled = [CompiledRule(c.ref, c.expression) for c in report.checks if c.expression is not None]
+    rules = RuleSet(
+        [rule for rule in compiled if rule.ref.origin != IGNORE_RULES],
+        [rule for rule in compiled if rule.ref.origin == IGNORE_RULES],
+    )
+    return decode_mode(rules).describe()
 
 
 def _report(flags: dict[str, Any]) -> RulesReport:
