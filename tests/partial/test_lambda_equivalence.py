@@ -110,6 +110,8 @@ ROOT = orjson.dumps(eventbridge_envelope({"eventName": "CreateUser", "eventSourc
         b'{"eventName":"X","eventSource":"y","userIdentity":[{"type":"Root"}]}',
         b'{"eventName":"X","eventSource":"y","readOnly":false,"awsRegion":"ap-south-1","errorCode":12345678901234567890123}',
         ROOT,
+        # a guard on a key through a list index (phase 1 must still decode what guards read)
+        b'{"eventName":"X","eventSource":"y","resources":[{},{"ARN":"arn:aws:s3:::acme-x"}]}',
         # not for phase 1: malformed, or not a record, or another shape
         b'{"eventName":"X","eventSource":"y","junk":"\xff"}',
         b'{"eventName":"X","eventSource":"y","junk":"\\ud800"}',
