@@ -41,13 +41,11 @@ _EMPTY = msgspec.defstruct("Empty", [], gc=False)
 _ANY_ELEMENT: Any = Union[_EMPTY, list[Any], *_SCALARS]  # noqa: UP007 - built at run time
 
 
-# A value kept whole (eventID): any JSON value, with every integer bounded as in a leaf (outside
-# 64 bits, orjson makes it a float, msgspec would keep it exact), nested up to a fixed depth;
-# anything nested deeper fails the decode, so that input takes the full decode.
-_WHOLE_DEPTH: Final = 8
+# A value kept whole (eventID): a scalar exactly as in a leaf (an integer outside 64 bits, which
+# orjson makes a float, fails the decode) or an empty container; a non-empty container (never seen
+# in an eventID) fails the decode too, so that input takes the full decode. (msgspec cannot bound
+# the integers nested in an Any, and a deep union of bounded containers costs every Decoder.)
 _WHOLE_VALUE: Any = Union[_INT, float, str, bool, None, list[_REFUSE], dict[str, _REFUSE]]  # noqa: UP007
-for _ in range(_WHOLE_DEPTH):
-    _WHOLE_VALUE = Union[_INT, float, str, bool, None, list[_WHOLE_VALUE], dict[str, _WHOLE_VALUE]]  # noqa: UP007
 
 # A last segment that no JSON key can name here: "eventID.<WHOLE>" keeps eventID's value whole,
 # containers included (rule failures name the record by `event.get("eventID")`, as it is).
