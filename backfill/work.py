@@ -9,7 +9,7 @@ a huge file streams by.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ from processor.settings import Settings
 
 if TYPE_CHECKING:
     from processor.partial.phases import Phases
+    from processor.partial.skip import Skipper
 
 BATCH_RECORDS = 2000
 MAX_REASONS = 5  # undecodable elements and rule errors named per object; the rest are counted
@@ -88,23 +89,30 @@ class ObjectEvaluator:
         self._in_window = in_window
         self._as_lines = as_lines
         self._phases = phases  # two-phase decoding (processor.partial), when exact for these rules
+        self._skipper: Skipper | None = None
+        if phases is not None and type(in_window) is EventFilter:  # it reads eventTime only
+            from processor.partial.skip import Skipper
+
+            self._skipper = Skipper(phases, _time_filter(in_window))
 
     def run(self, url: str, chunks: Iterable[bytes]) -> Iterator[Batch]:
-        reader = LogFileReader(url, phases=self._phases)
+        reader = LogFileReader(url, phases=self._phases, skipper=self._skipper)
         records = reader.records(chunks)
         reported = 0
+        skipped = [0, 0]  # what the reader counted instead of returning, up to the last batch
         try:
-            while batch := list(islice(records, BATCH_RECORDS)):
+            while (batch := list(islice(records, BATCH_RECORDS))) or _counted(reader, skipped):
                 result = self._evaluate(url, batch)
                 reported = self._add_decode_failures(result, reader, reported)
+                self._add_skipped(result.counts, reader, skipped)
                 yield result
         except DecodeError as exc:
-            yield self._final(url, reader, reported, error=str(exc))
+            yield self._final(url, reader, reported, skipped, error=str(exc))
             return
         except ObjectUnreadable as exc:  # the download or file read failed or broke off
-            yield self._final(url, reader, reported, error=f"could not be read: {exc}")
+            yield self._final(url, reader, reported, skipped, error=f"could not be read: {exc}")
             return
-        yield self._final(url, reader, reported, error=None)
+        yield self._final(url, reader, reported, skipped, error=None)
 
     def _evaluate(self, url: str, records: list[Record]) -> Batch:
         kept = [record for record in records if self._in_window(record.event)]
@@ -132,11 +140,36 @@ class ObjectEvaluator:
         batch.counts.undecodable += len(new)
         return reported + len(new)
 
-    def _final(self, url: str, reader: LogFileReader, reported: int, *, error: str | None) -> Batch:
+    @staticmethod
+    def _add_skipped(counts: Counts, reader: LogFileReader, skipped: list[int]) -> None:
+        """Records the reader counted instead of returning (no rule can match them) since the last batch."""
+        unmatched, outside = reader.skipped_unmatched, reader.skipped_outside
+        new_unmatched, new_outside = unmatched - skipped[0], outside - skipped[1]
+        counts.events += new_unmatched + new_outside
+        counts.unmatched += new_unmatched
+        counts.outside_window += new_outside
+        skipped[:] = [unmatched, outside]
+
+    def _final(
+        self, url: str, reader: LogFileReader, reported: int, skipped: list[int], *, error: str | None
+    ) -> Batch:
         counts = Counts()
         counts.undecodable = len(reader.failures) - reported
+        self._add_skipped(counts, reader, skipped)
         reasons = tuple(f.reason for f in reader.failures[:MAX_REASONS])
         return Batch(url, (), counts, reasons=reasons, done=True, error=error)
+
+
+def _counted(reader: LogFileReader, skipped: list[int]) -> bool:
+    """True when the reader counted records since the last batch (they make a batch of their own)."""
+    return reader.skipped_unmatched + reader.skipped_outside > skipped[0] + skipped[1]
+
+
+def _time_filter(in_window: EventFilter) -> Callable[[str], bool] | None:
+    """The window as a test of an eventTime string; None when it has no bounds (all kept)."""
+    if in_window.start is None and in_window.end is None:
+        return None
+    return lambda when: in_window({"eventTime": when})
 
 
 def build_evaluator(

@@ -26,6 +26,7 @@ from processor.models import Record
 
 if TYPE_CHECKING:
     from processor.partial.phases import Phases
+    from processor.partial.skip import Skipper
 
 SOURCE = "s3:cloudtrail-file"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -120,8 +121,9 @@ class RecordsParser:
     outside strings. Either way, memory is one element plus one chunk.
     """
 
-    def __init__(self, phases: Phases | None = None) -> None:
+    def __init__(self, phases: Phases | None = None, skipper: Skipper | None = None) -> None:
         self._phases = phases  # two-phase decoding: runs of records as partial views (processor.partial)
+        self._skipper = skipper  # counts records no rule can match instead of returning them
         if phases is not None:
             from processor.partial import logruns  # msgspec: only when two-phase decoding is on
 
@@ -307,7 +309,7 @@ class RecordsParser:
             )
         if self._phases is not None:
             found = self._run_end(buf, start, head.group())
-            elements = self._decode_run(self._phases, buf, start, found[0]) if found else None
+            elements = self._decode_run(self._phases, buf, start, found[0], self._skipper) if found else None
             if elements is not None:
                 out.extend(elements)
                 start = found[1]  # type: ignore[index]
@@ -366,21 +368,36 @@ class LogFileReader:
     a file that is unreadable as a whole raises LogFileError from `records()`.
     """
 
-    def __init__(self, item_id: str, *, source: str = SOURCE, phases: Phases | None = None) -> None:
+    def __init__(
+        self,
+        item_id: str,
+        *,
+        source: str = SOURCE,
+        phases: Phases | None = None,
+        skipper: Skipper | None = None,
+    ) -> None:
         self.item_id = item_id
         self._phases = phases
         self._partial: Any = None
+        self._skipped: Any = None
         if phases is not None:
             from processor.partial import logruns  # msgspec: only when two-phase decoding is on
 
             self._partial = logruns
+            if skipper is not None and skipper.enabled:
+                self._skipped = logruns.Skipped
+        self._skipper = skipper if self._skipped is not None else None
         self.source = source
         self.failures: list[DecodeFailure] = []
         self.bytes_read = 0
         self._index = 0
+        # With a skipper (processor.partial.skip): records no rule can match are not returned but
+        # counted here, as unmatched (in the window) or outside the window.
+        self.skipped_unmatched = 0
+        self.skipped_outside = 0
 
     def records(self, chunks: Iterable[bytes]) -> Iterator[Record]:
-        parser = RecordsParser(self._phases)
+        parser = RecordsParser(self._phases, self._skipper)
         inflater: _Inflater | None = None
         head: bytes | None = b""  # the first bytes, until there are enough to tell gzip from JSON
         for chunk in chunks:
@@ -410,6 +427,10 @@ class LogFileReader:
                     self._fail(index, found)
                 else:
                     yield found
+            elif type(event) is self._skipped:
+                self._index += event.count - 1
+                self.skipped_outside += event.outside
+                self.skipped_unmatched += event.count - event.outside
             elif is_cloudtrail_record(event):
                 yield Record(event=event, item_id=self.item_id, index=index, source=self.source)
             elif isinstance(event, InvalidElement):

@@ -22,6 +22,7 @@ from processor.errors import DecodeError
 from processor.partial.kinesis import utf8
 from processor.partial.phases import Phases
 from processor.partial.records import PartialRecord
+from processor.partial.skip import Skipped, Skipper
 
 __all__ = ["PartialElement", "Run", "decode_run", "run_end", "to_record"]
 
@@ -48,12 +49,13 @@ class Run:
 class PartialElement:
     """One element of a decoded run: its partial view and where its bytes are."""
 
-    __slots__ = ("view", "run", "position")
+    __slots__ = ("view", "run", "position", "plan")
 
-    def __init__(self, view: Any, run: Run, position: int) -> None:
+    def __init__(self, view: Any, run: Run, position: int, plan: Any = None) -> None:
         self.view = view
         self.run = run
         self.position = position
+        self.plan = plan  # the rules' plan, when the Skipper already made it
 
 
 def run_end(buf: bytes, start: int, head: bytes) -> tuple[int, int] | None:
@@ -80,17 +82,60 @@ def _close_before(buf: bytes, at: int) -> int:
     return pos + 1 if pos >= 0 and buf[pos] == 0x7D else -1  # }
 
 
-def decode_run(phases: Phases, buf: bytes, start: int, end: int) -> list[PartialElement] | None:
-    """The elements in `buf[start:end]` as partial views, or None to leave them to the full decode."""
+def decode_run(
+    phases: Phases, buf: bytes, start: int, end: int, skipper: Skipper | None = None
+) -> list[PartialElement | Skipped] | None:
+    """The elements in `buf[start:end]` as partial views, or None to leave them to the full decode.
+
+    With a `skipper`, consecutive elements that no rule can match come out as one Skipped.
+    """
     wrapped = b"[" + buf[start:end] + b"]"
     if not utf8(wrapped):
         return None
     try:
-        views = phases.to_view(phases.run.decode(wrapped))
+        structs = phases.run.decode(wrapped)
     except _FAILED:
         return None
     run = Run(wrapped, phases)
-    return [PartialElement(view, run, position) for position, view in enumerate(views)]
+    skips = skipper.split(structs) if skipper is not None else None
+    if skips is None:
+        views = phases.to_view(structs)
+        return [PartialElement(view, run, position) for position, view in enumerate(views)]
+    return _with_skipped(phases, skipper, structs, skips, run)  # type: ignore[arg-type]
+
+
+def _with_skipped(
+    phases: Phases, skipper: Skipper, structs: list[Any], skips: list[bool], run: Run
+) -> list[PartialElement | Skipped]:
+    out: list[PartialElement | Skipped] = []
+    kept: list[int] = []
+    count = outside = 0
+    for position, skip in enumerate(skips):
+        if skip is True:
+            away = skipper.outside(structs[position])
+            if away is not None:
+                count += 1
+                outside += away
+                continue
+        if count:
+            out.append(Skipped(count, outside))
+            count = outside = 0
+        kept.append(position)
+        out.append(position)  # type: ignore[arg-type] - replaced below
+    if count:
+        out.append(Skipped(count, outside))
+    if kept:
+        views = iter(phases.to_view([structs[position] for position in kept]))
+        out = [
+            item if type(item) is Skipped else PartialElement(next(views), run, item, _plan(skips[item]))  # type: ignore
+            for item in out
+        ]
+    return out
+
+
+def _plan(found: Any) -> Any:
+    """The Plan the Skipper found, or None (True, False: to be made from the view)."""
+    return None if found.__class__ is bool else found
 
 
 def to_record(phases: Phases, element: PartialElement, item_id: str, index: int, source: str) -> Any:
@@ -100,7 +145,9 @@ def to_record(phases: Phases, element: PartialElement, item_id: str, index: int,
         if isinstance(view, dict):
             return "is a JSON object without 'eventName' and 'eventSource'"
         return f"is a JSON {json_kind(view)}, not a CloudTrail record"
-    plan = phases.rules.plan(view)
+    plan = element.plan
+    if plan is None:
+        plan = phases.rules.plan(view)
     if not plan.keys <= phases.first:  # the rules that may match read more: decode those too
         try:
             view = phases.to_view(phases.second_record(plan.keys).decode(element.run.raw(element.position)))

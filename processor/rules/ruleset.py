@@ -282,6 +282,14 @@ class RuleSet:
         """The rules that may match `event` (or raise on it), and every key they read."""
         return self._selector.select(event)
 
+    def guard_fields(self) -> tuple[str, ...]:
+        """The fields `plan` looks up for every record (empty: every record runs every rule)."""
+        return self._selector.fields
+
+    @property
+    def selector(self) -> Selector[CompiledRule]:
+        return self._selector
+
     def first_keys(self) -> frozenset[str]:
         """What `plan` reads of every record: the guarded fields and the unguarded rules' keys."""
         return frozenset(self._selector.fields) | self._selector.unguarded_keys()

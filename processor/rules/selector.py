@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from processor.rules.dispatch import _HasExpression
-from processor.rules.guards import FAIL, RAISES, Guard, outcome, stub
+from processor.rules.guards import FAIL, PASS, RAISES, Guard
 from processor.rules.lookup import MISSING, KeyPath
 
 _CACHE_LIMIT: Final[int] = 4096
@@ -61,7 +61,20 @@ class Selector(Generic[T]):
             return self._all
         classes = guards.classes(event)
         found = self._selected.get(classes)
+        return self.plan_for(classes) if found is None else found
+
+    def class_of(self, number: int, value: Any) -> int:
+        """The class of guarded field `number` (in `fields`) for a string value, or MISSING.
+
+        Not remembered here: the caller keeps its own memo."""
+        found = self._guards.memo(number).get(value)
+        return self._guards.classify(number, value) if found is None else found
+
+    def plan_for(self, classes: tuple[int, ...]) -> Plan[T]:
+        """The plan for a tuple of classes (one per guarded field), as `select` makes it."""
+        found = self._selected.get(classes)
         if found is None:
+            guards = self._guards
             kept = guards.survivors(classes)
             split = len(self._ignore)
             ignore = tuple(self._ignore[p] for p in kept if p < split)
@@ -100,6 +113,8 @@ class _Guards:
                 fields.setdefault(guard.key, []).append(guard)
         self.fields = tuple(fields)
         self._field_guards = [fields[field] for field in self.fields]
+        self._segments = [field.split(".") for field in self.fields]
+        self._tests = [[(guard.test, guard.whole) for guard in fields[field]] for field in self.fields]
         self._paths = [KeyPath(field).resolve for field in self.fields]
         self._values: list[dict[Any, int]] = [{} for _ in self.fields]
         self._class_ids: list[dict[tuple[int, ...], int]] = [{} for _ in self.fields]
@@ -135,6 +150,13 @@ class _Guards:
         exec(compile("\n".join(lines), "<guard classes>", "exec"), namespace)  # noqa: S102 - our own code
         return namespace["classes"]
 
+    def memo(self, number: int) -> dict[Any, int]:
+        return self._values[number]
+
+    def classify(self, number: int, value: Any) -> int:
+        """The class of a string value (or MISSING) of field `number`."""
+        return self._classify(number, value)
+
     def _slow_classes(self, event: Any) -> tuple[int, ...]:
         return tuple(self._other(number, resolve(event)) for number, resolve in enumerate(self._paths))
 
@@ -163,8 +185,25 @@ class _Guards:
         return found
 
     def _classify(self, number: int, value: Any) -> int:
-        record = stub(self.fields[number], value, MISSING)
-        outcomes = tuple(outcome(guard, record) for guard in self._field_guards[number])
+        if value is MISSING:  # guards.stub, inlined
+            record: dict[str, Any] = {}
+        else:
+            segments = self._segments[number]
+            record = {segments[-1]: value}
+            for segment in segments[-2::-1]:
+                record = {segment: record}
+        outcomes: Any = []
+        for test, whole in self._tests[number]:  # guards.outcome, inlined: this runs per new value
+            try:
+                result = test(record)
+            except Exception:
+                outcomes.append(RAISES)
+                continue
+            if whole:
+                outcomes.append(PASS if result is True else FAIL)
+            else:
+                outcomes.append(PASS if result else FAIL)
+        outcomes = tuple(outcomes)
         ids = self._class_ids[number]
         found = ids.get(outcomes)
         if found is None:

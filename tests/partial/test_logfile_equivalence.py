@@ -98,3 +98,47 @@ def test_phase_one_reads_most_records_of_a_file() -> None:
     partial = sum(type(record) is PartialRecord for record in found)
     records = sum(is_cloudtrail_record(record) for record in FIXTURES) * 20  # one fixture is not a record
     assert len(found) == records and partial >= 0.8 * len(found)
+
+
+def _unmatched_file(count: int) -> bytes:
+    import orjson
+
+    records = [
+        {
+            "eventVersion": "1.09",
+            "eventName": f"DescribeThing{n % 7}",
+            "eventSource": "ec2.amazonaws.com",
+            "eventTime": f"2024-03-11T09:{n % 10:02d}:00Z",  # half of them before WINDOW's start
+            "userIdentity": {"type": "IAMUser"} if n % 3 else {},
+        }
+        for n in range(count)
+    ]
+    return b'{"Records":[' + b",".join(orjson.dumps(r) for r in records) + b"]}"
+
+
+@pytest.mark.parametrize("count", [5, 4500])
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_records_no_rule_can_match_are_counted_alike(config: str, count: int) -> None:
+    """Records counted in bulk (processor.partial.skip) add up to what evaluating them counts,
+    in and outside the window, also when a file holds nothing else and over many batches."""
+    body = _unmatched_file(count)
+    sizes = [len(body) // 3, len(body) // 3]
+    two = outcome(body, sizes, CONFIGS[config], two_phase=True)
+    full = outcome(body, sizes, CONFIGS[config], two_phase=False)
+    for part in (1, 2, 3):  # alerts, rule failures, reasons: the same, in the same order
+        assert [x for batch in two for x in batch[part]] == [x for batch in full for x in batch[part]]
+    assert two[-1][4] == full[-1][4]  # the error, if any
+    for name in ("events", "outside_window", "ignored", "unmatched", "undecodable", "rule_errors", "alerts"):
+        assert sum(getattr(b[0], name) for b in two) == sum(getattr(b[0], name) for b in full), name
+    if count <= 5:  # one batch: the same batches, counts included
+        assert two == full
+
+
+def test_records_no_rule_can_match_are_not_made_into_records() -> None:
+    from processor.logfiles import LogFileReader
+    from processor.partial.skip import Skipper
+
+    phases = decode_mode(_rules(CONFIGS["defaults"]), {}).phases
+    reader = LogFileReader("x", phases=phases, skipper=Skipper(phases, None))
+    found = list(reader.records([_unmatched_file(100)]))
+    assert reader.skipped_unmatched >= 90 and len(found) + reader.skipped_unmatched == 100
