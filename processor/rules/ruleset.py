@@ -206,30 +206,13 @@ def _with_separator_hint(error: RuleError, separator: str) -> RuleError:
     return RuleError(error.setting, error.rule, error.reason + hint)
 
 
-def build_ruleset(
-    *,
-    rules: str | None,
-    ignore_rules: str | None,
-    separator: str = ",",
-    use_default_rules: bool = True,
-    events_to_track: str | None,
-    function_name: str,
-    rules_file: str | None = None,
-    use_detection_pack: bool = False,
-    rule_files: FileLoad | None = None,
-) -> RuleSet:
-    """The RuleSet of a deployment; raises the first problem check_rules finds (RuleError/ConfigError)."""
-    report = check_rules(
-        rules=rules,
-        ignore_rules=ignore_rules,
-        separator=separator,
-        use_default_rules=use_default_rules,
-        events_to_track=events_to_track,
-        function_name=function_name,
-        rules_file=rules_file,
-        use_detection_pack=use_detection_pack,
-        rule_files=rule_files,
-    )
+def build_ruleset(**options: Any) -> RuleSet:
+    """The RuleSet of a deployment, from check_rules' keywords; raises the first problem it finds.
+
+    The keywords are check_rules' own (one signature to keep in step, not two); a wrong one is a
+    TypeError there.
+    """
+    report = check_rules(**options)
     if report.problems:
         raise report.problems[0]
     compiled = [
