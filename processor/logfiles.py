@@ -33,6 +33,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 # Inflate at most this much per step: a gzip bomb never becomes gigabytes at once, and a step that
 # fits the CPU cache parses measurably faster than a 1 MiB one.
 INFLATE_STEP = 64 * 1024
+# With two-phase decoding each step's complete records are decoded as one run and most are only
+# counted (processor/partial): 256 KiB runs cost the backfill core about 7% less than 64 KiB ones.
+PARTIAL_INFLATE_STEP = 256 * 1024
 # A single CloudTrail record is at most a few hundred KiB; anything this big is not one.
 MAX_RECORD_BYTES = 32 * 1024 * 1024
 
@@ -58,15 +61,16 @@ class LogFileError(DecodeError):
 class _Inflater:
     """Incremental gzip (including concatenated members, which gzip allows) with bounded output."""
 
-    def __init__(self) -> None:
+    def __init__(self, step: int = INFLATE_STEP) -> None:
         self._inflater = _zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         self._fed = 0
+        self._step = step
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         self._fed += len(data)
         while data:
             try:
-                out = self._inflater.decompress(data, INFLATE_STEP)
+                out = self._inflater.decompress(data, self._step)
             except _zlib.error as exc:
                 raise LogFileError(f"gzip data is corrupt: {exc}") from None
             if out:
@@ -407,7 +411,8 @@ class LogFileReader:
                 if len(head) < len(GZIP_MAGIC):
                     continue
                 chunk, head = head, None
-                inflater = _Inflater() if chunk.startswith(GZIP_MAGIC) else None
+                step = INFLATE_STEP if self._phases is None else PARTIAL_INFLATE_STEP
+                inflater = _Inflater(step) if chunk.startswith(GZIP_MAGIC) else None
             pieces = inflater.feed(chunk) if inflater else (chunk,)
             for piece in pieces:
                 yield from self._parse(parser.feed(piece))

@@ -10,11 +10,14 @@ of becoming Records, and the backfill counts them as unmatched (or outside the t
 exactly what evaluating them would have counted: no rule runs on them, so there is no verdict,
 no rule failure and no threshold hit.
 
-Exactness. A value is classified here only when it is a string or absent (UNSET), read by
-walking Structs member by member: then it is the value the selector's resolver finds in the
-record's dict view (a member spelled with a dot on the way is refused by the schema, see
-schema.py; past an absent member the value is absent), and its class is the selector's. A record
-with any other value (a number, say), or whose walk meets a list or a scalar, is not counted here
+Exactness. A value is classified here only when it is a string, a boolean, null or absent (UNSET),
+read by walking Structs member by member: then it is the value the selector's resolver finds in
+the record's dict view, and its class is the selector's. On the way, an absent member, null, a
+string or a list holds nothing further, so the field is absent, as in the flattened record (a
+guard field has no list index after its first segment, and a member spelled with a dot is
+refused by the schema, see schema.py). True and False are equal to 1 and 0 as dict keys, so a
+field whose memo holds them has its numbers set apart before they can find a boolean's class.
+A record with any other value (a number, say), or that is not a JSON object, is not counted here
 but evaluated as usual, and a container value (not hashable) sends the whole run the usual way.
 A record is counted only when it has eventName and eventSource (so it is a CloudTrail record)
 and, when the window has bounds, a string eventTime (the filter's input). For the records it
@@ -52,16 +55,21 @@ class Skipper:
     """Which elements of a decoded run need no rule: `split(structs)`."""
 
     def __init__(self, phases: Phases, in_window: Callable[[str], bool] | None) -> None:
-        self._selector = phases.rules.selector
+        selector = self._selector = phases.rules.selector
         self._in_window = in_window  # eventTime string -> kept; None: no bounds, all kept
-        self.fields = self._selector.fields
+        self.fields = selector.fields
         self.enabled = bool(self.fields)
+        everything = (*selector.fields, *selector.later_fields)
         self._columns = [_compile_column(field) for field in self.fields]
+        self._readers = [_compile_reader(field) for field in everything]  # one struct at a time
         self._paths = [
             tuple(attribute_name(segment) for segment in field.split(".")) for field in self.fields
         ]
         self._present = [_compile_column(field) for field in ("eventName", "eventSource")]
-        self._memos: list[dict[Any, int]] = [{} for _ in self.fields]  # value -> class, per field
+        self._classify_value = [selector.classifier(number) for number in range(len(everything))]
+        self._memos: list[dict[Any, int]] = [{} for _ in everything]  # value -> class, per field
+        # True for a field whose memo holds True/False, which equal 1/0 as keys: see _numbers_apart
+        self._bools = [False for _ in everything]
         self._plans: dict[tuple[int, ...], Any] = {}  # classes -> True (nothing to run) or the Plan
         self._time = attribute_name("eventTime")
 
@@ -72,18 +80,26 @@ class Skipper:
         """
         try:
             columns = [self._column(number, structs) for number in range(len(self.fields))]
-            classes = [list(map(memo.get, values)) for memo, values in zip(self._memos, columns, strict=True)]
+            classes = [
+                list(map(memo.get, values)) for memo, values in zip(self._memos, columns, strict=False)
+            ]
             for number, found in enumerate(classes):
+                if self._bools[number]:
+                    _numbers_apart(columns[number], found)
                 if None in found:
                     self._classify(number, columns[number], found)
-            skips = list(map(self._plans.get, zip(*classes, strict=True)))
+            keys = list(zip(*classes, strict=True))
+            skips = list(map(self._plans.get, keys))
             absent = [_UNSET in column(structs) for column in self._present]
         except (AttributeError, TypeError):  # an unusual shape, or a value that is not hashable
             return None
         if None in skips:
             for position, skip in enumerate(skips):
                 if skip is None:
-                    skips[position] = self._decide(tuple(found[position] for found in classes))
+                    skips[position] = self._decide(keys[position])
+        for position, skip in enumerate(skips):
+            if skip.__class__ is not bool and skip.later:
+                skips[position] = self._refine(structs[position], keys[position], skip)
         if True in absent:
             for column in self._present:
                 for position, value in enumerate(column(structs)):
@@ -94,7 +110,7 @@ class Skipper:
     def _column(self, number: int, structs: list[Any]) -> list[Any]:
         try:
             return self._columns[number](structs)
-        except AttributeError:  # some walk met an absent parent, a list or a scalar
+        except AttributeError:  # some element is not a JSON object
             path = self._paths[number]
             return [_walk(struct, path) for struct in structs]
 
@@ -108,50 +124,96 @@ class Skipper:
         return not self._in_window(when)
 
     def _classify(self, number: int, values: list[Any], found: list[Any]) -> None:
-        memo = self._memos[number]
+        memo, classify = self._memos[number], self._classify_value[number]
         for position, value in enumerate(values):
             if found[position] is None:
-                if value.__class__ is str:
-                    found[position] = self._selector.class_of(number, value)
-                elif value is _UNSET:
-                    found[position] = self._selector.class_of(number, MISSING)
-                else:  # a number, a bool, null: left to the usual evaluation
-                    found[position] = -1
-                    continue
-                if len(memo) >= _MEMO_LIMIT:
-                    memo.clear()
-                memo[value] = found[position]
+                found[position] = self._class(number, value, memo, classify)
+
+    def _class(self, number: int, value: Any, memo: dict[Any, int], classify: Callable[[Any], int]) -> int:
+        """The class of one value read from a struct; -1 when the element is not an object."""
+        kind = value.__class__
+        if value is _OTHER:
+            return -1
+        found = classify(MISSING if value is _UNSET else value)
+        if kind is int or kind is float:  # not remembered: 1 and True are one key
+            return found
+        if kind is bool:
+            self._bools[number] = True
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[value] = found
+        return found
+
+    def _refine(self, struct: Any, key: tuple[int, ...], plan: Any) -> Any:
+        """True or the final Plan, once the later fields `plan` names are read from `struct`."""
+        later = []
+        for number in plan.later:
+            value = self._readers[number](struct)
+            memo = self._memos[number]
+            found = None if value.__class__ is int or value.__class__ is float else memo.get(value)
+            if found is None:
+                found = self._class(number, value, memo, self._classify_value[number])
+            later.append(found)
+        plan = self._selector.refine(key, tuple(later))
+        return True if not plan.ignore and not plan.rules else plan
 
     def _decide(self, classes: tuple[int, ...]) -> Any:
         if -1 in classes:
             return False
         plan = self._selector.plan_for(classes)
-        found = True if not plan.ignore and not plan.rules else plan
+        found = True if not plan.ignore and not plan.rules and not plan.later else plan
         if len(self._plans) >= _MEMO_LIMIT:
             self._plans.clear()
         self._plans[classes] = found
         return found
 
 
-_OTHER: Final = object()  # a walk that met a list or a scalar: left to the usual evaluation
+def _numbers_apart(values: list[Any], found: list[Any]) -> None:
+    """Forget what the memo found for numbers (1 and 1.0 find True's class): classify them anew."""
+    kinds = set(map(type, values))
+    if int in kinds or float in kinds:
+        for position, value in enumerate(values):
+            if value.__class__ is int or value.__class__ is float:
+                found[position] = None
+
+
+_OTHER: Final = object()  # an element that is not a JSON object: left to the usual evaluation
 
 
 def _walk(struct: Any, path: tuple[str, ...]) -> Any:
-    """The value at `path`; UNSET past an absent member (a dotted spelling is refused by the schema)."""
-    value = struct
-    for name in path:
-        if value is _UNSET:
-            return _UNSET
-        value = getattr(value, name, _OTHER)
-        if value is _OTHER:
-            return _OTHER
+    """The value at `path`, as the column reads it; _OTHER when `struct` is not an object."""
+    value = getattr(struct, path[0], _OTHER)
+    if value is _OTHER:
+        return _OTHER
+    for name in path[1:]:
+        value = getattr(value, name, _UNSET)
     return value
 
 
 def _compile_column(field: str) -> Callable[[list[Any]], list[Any]]:
-    """`column(structs)`: the field's value in each struct, read member by member."""
-    read = ".".join(["s", *(attribute_name(segment) for segment in field.split("."))])
+    """`column(structs)`: the field's value in each struct, read member by member.
+
+    Past the first member, a value that is not an object (null, a string, a list) or is absent
+    holds no member: the field is absent there, as in the flattened record (guard fields have no
+    list index after their first segment, and a dotted spelling is refused by the schema). Only
+    an element that is not an object raises AttributeError.
+    """
+    names = [attribute_name(segment) for segment in field.split(".")]
+    read = f"s.{names[0]}"
+    for name in names[1:]:
+        read = f"getattr({read}, {name!r}, UNSET)"
     source = f"def column(structs):\n    return [{read} for s in structs]\n"
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"UNSET": _UNSET}
     exec(compile(source, "<column>", "exec"), namespace)  # noqa: S102 - our own code
     return namespace["column"]
+
+
+def _compile_reader(field: str) -> Callable[[Any], Any]:
+    """`read(struct)`: the field's value in one struct, read as `_compile_column` reads it."""
+    names = [attribute_name(segment) for segment in field.split(".")]
+    read = f"s.{names[0]}"
+    for name in names[1:]:
+        read = f"getattr({read}, {name!r}, UNSET)"
+    namespace: dict[str, Any] = {"UNSET": _UNSET}
+    exec(compile(f"def read(s):\n    return {read}\n", "<reader>", "exec"), namespace)  # noqa: S102 - our own code
+    return namespace["read"]

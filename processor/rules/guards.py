@@ -3,8 +3,8 @@
 A rule `A and B and C` is never True, and raises nothing, when some conjunct is falsy and every
 conjunct before it was truthy without raising. When a conjunct reads a single field, its outcome
 (falsy, truthy, raises) depends only on that field's value, and a rule is a pure function of the
-values it reads, so the outcome can be computed once per distinct value (on a stub record that
-holds only that field) and reused for every record with the same value. The dispatch (see
+values it reads, so the outcome can be computed once per distinct value (the conjunct is compiled
+as a function of that value) and reused for every record with the same value. The dispatch (see
 dispatch.py) uses guards to drop, for each record, the rules that cannot match it: unlike the
 eventName/eventSource index, guards cover any field (errorCode, userIdentity.type, ...), and any
 test (`.endswith`, `not in`, `is False`), as long as the conjunct reads one field.
@@ -23,7 +23,7 @@ from typing import Any, Final
 from processor.rules import patterns
 from processor.rules.indexing import cannot_raise
 
-__all__ = ["Guard", "GuardSpec", "find_guards", "stub", "PASS", "FAIL", "RAISES", "outcome"]
+__all__ = ["Guard", "GuardSpec", "find_guards", "PASS", "FAIL", "RAISES", "outcome"]
 
 MAX_GUARDS: Final[int] = 4  # per rule: later conjuncts rarely prune anything the first ones did not
 
@@ -41,7 +41,8 @@ class GuardSpec:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Guard:
-    """A compiled guard: `test(stub)` is the conjunct's value on a record whose only field is `key`."""
+    """A compiled guard: `test(value)` is the conjunct's value on a record whose field `key` resolves
+    to `value` (MISSING when the record has no such field)."""
 
     key: str
     test: Callable[[dict[str, Any]], Any]
@@ -76,23 +77,12 @@ def read_keys(node: ast.AST) -> set[str]:
     return keys
 
 
-def stub(key: str, value: Any, missing: Any) -> dict[str, Any]:
-    """A record in which `key` resolves to `value` (and to nothing when `value` is `missing`)."""
-    if value is missing:
-        return {}
-    segments = key.split(".")
-    record: dict[str, Any] = {segments[-1]: value}
-    for segment in reversed(segments[:-1]):
-        record = {segment: record}
-    return record
-
-
-def outcome(guard: Guard, record: dict[str, Any]) -> int:
+def outcome(guard: Guard, value: Any) -> int:
     """PASS (evaluation goes on), FAIL (the rule cannot be True) or RAISES (keep the rule)."""
     try:
-        value = guard.test(record)
+        result = guard.test(value)
     except Exception:
         return RAISES
     if guard.whole:
-        return PASS if value is True else FAIL
-    return PASS if value else FAIL
+        return PASS if result is True else FAIL
+    return PASS if result else FAIL

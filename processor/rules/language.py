@@ -56,7 +56,7 @@ from processor.rules import patterns
 from processor.rules.guards import Guard, find_guards
 from processor.rules.indexing import find_index
 from processor.rules.lookup import KeyPath
-from processor.rules.runtime import SAFE_BUILTINS, SAFE_METHODS, accessors, guarded_replace
+from processor.rules.runtime import SAFE_BUILTINS, SAFE_METHODS, accessors, guarded_replace, value_accessors
 
 __all__ = ["CompiledExpression", "compile_expression", "MAX_RULE_LENGTH", "MAX_NODES", "MAX_DEPTH"]
 
@@ -130,7 +130,9 @@ def compile_expression(text: str, *, setting: str) -> CompiledExpression:
     index = find_index(tree.body)
     matches = _compile(tree.body, keys, setting)
     guards = tuple(
-        Guard(spec.key, _compile(spec.node, {spec.key}, setting, exactly_true=False), spec.whole)
+        Guard(
+            spec.key, _compile(spec.node, {spec.key}, setting, exactly_true=False, on_value=True), spec.whole
+        )
         for spec in find_guards(tree.body)
     )
     return CompiledExpression(text=text, keys=frozenset(keys), index=index, matches=matches, guards=guards)
@@ -373,16 +375,18 @@ class _Lowering(ast.NodeTransformer):
 
 
 def _compile(
-    body: ast.expr, keys: set[str], setting: str, *, exactly_true: bool = True
-) -> Callable[[dict[str, Any]], Any]:
+    body: ast.expr, keys: set[str], setting: str, *, exactly_true: bool = True, on_value: bool = False
+) -> Callable[[Any], Any]:
     """Turn a checked body into `lambda event: (<lowered body>) is True`, compiled once.
 
     With `exactly_true=False` the function returns the body's own value (a guard's conjunct).
+    With `on_value=True` (a body reading one key) the function takes that key's resolved value
+    (MISSING when absent) instead of the record.
     """
     names = {key: str(position) for position, key in enumerate(sorted(keys))}
     namespace: dict[str, Any] = {"__builtins__": {}, **SAFE_BUILTINS, "_replace": guarded_replace}
     for key, suffix in names.items():
-        item, get, contains = accessors(KeyPath(key))
+        item, get, contains = value_accessors(key) if on_value else accessors(KeyPath(key))
         namespace.update({f"_item_{suffix}": item, f"_get_{suffix}": get, f"_has_{suffix}": contains})
     lowered = _Lowering(names).visit(copy.deepcopy(body))  # the lowering rewrites nodes in place
     test: ast.expr = lowered

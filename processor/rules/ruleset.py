@@ -274,8 +274,9 @@ class RuleSet:
         return self._selector
 
     def first_keys(self) -> frozenset[str]:
-        """What `plan` reads of every record: the guarded fields and the unguarded rules' keys."""
-        return frozenset(self._selector.fields) | self._selector.unguarded_keys()
+        """What `plan` may read of a record: the guarded fields and the unguarded rules' keys."""
+        selector = self._selector
+        return frozenset(selector.fields) | frozenset(selector.later_fields) | selector.unguarded_keys()
 
     def evaluate_planned(self, event: dict[str, Any], plan: Plan[CompiledRule]) -> Verdict:
         """`evaluate` with the plan already made (by `plan(event)` or on a view of the same record)."""

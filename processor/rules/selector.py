@@ -1,8 +1,9 @@
 """Pick, for one record, the ignore rules and rules that can match it, by their guards.
 
-For every field some rule tests first (see guards.py), the record's value is mapped to the
-outcomes of all guards on that field: computed once per distinct value, on a stub record holding
-only that field. The tuple of those outcome classes then maps to the rules that survive them,
+For every field a guard tests (see guards.py), the record's value is mapped to the outcomes of
+all guards on that field: computed once per distinct value, each guard compiled as a function of
+that value. Later guards count too (`eventName == "AssumeRole" and roleArn.endswith(...)`): a
+record whose roleArn fails is not evaluated at all. The tuple of those outcome classes then maps to the rules that survive them,
 also computed once. So a record costs one lookup per guarded field and one cache hit, and only
 the rules that may be True, or may raise, for it are run. This is exact: a rule is dropped only
 when one of its guards is falsy, without raising, after guards that all passed (see guards.py).
@@ -20,7 +21,7 @@ from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from processor.rules.dispatch import _HasExpression
 from processor.rules.guards import FAIL, PASS, RAISES, Guard
-from processor.rules.lookup import MISSING, KeyPath
+from processor.rules.lookup import MISSING, KeyPath, is_canonical_index
 
 _CACHE_LIMIT: Final[int] = 4096
 _VALUE_LIMIT: Final[int] = 16384  # distinct values remembered per guarded field
@@ -31,7 +32,14 @@ T = TypeVar("T", bound=_HasExpression)
 
 
 class Selector(Generic[T]):
-    """Ignore rules and rules, both ordered; `select(event)` gives the ones to run for `event`."""
+    """Ignore rules and rules, both ordered; `select(event)` gives the ones to run for `event`.
+
+    Fields come in two levels. `fields` are those some rule tests first (eventName, errorCode,
+    userIdentity.type, ...): every record's values are classified. `later_fields` are read by later
+    guards only (`requestParameters.roleArn` after `eventName == "AssumeRole"`): a plan made from
+    the first level names, in `Plan.later`, the ones its rules still depend on, and `refine` reads
+    just those, so the records most rules already ruled out pay nothing for them.
+    """
 
     def __init__(self, ignore_rules: Sequence[T], rules: Sequence[T], *, use_guards: bool = True) -> None:
         self._ignore = tuple(ignore_rules)
@@ -39,13 +47,18 @@ class Selector(Generic[T]):
         everything = (*self._ignore, *self._rules)
         self._guards = _Guards([rule.expression.guards if use_guards else () for rule in everything])
         self._selected: dict[tuple[int, ...], Plan[T]] = {}
+        self._refined: dict[tuple[tuple[int, ...], tuple[int, ...]], Plan[T]] = {}
         self._all = Plan(self._ignore, self._rules, _keys(everything))
-        self._guarded = tuple(rule.expression.guards for rule in everything)
 
     @property
     def fields(self) -> tuple[str, ...]:
-        """The fields the guards read for every record."""
+        """The fields the guards read for every record (numbered from 0)."""
         return self._guards.fields
+
+    @property
+    def later_fields(self) -> tuple[str, ...]:
+        """Fields only later guards read (numbered after `fields`), for `Plan.later`."""
+        return self._guards.later_fields
 
     def unguarded_keys(self) -> frozenset[str]:
         """Keys of the rules no guard can rule out: every record needs them."""
@@ -61,37 +74,69 @@ class Selector(Generic[T]):
             return self._all
         classes = guards.classes(event)
         found = self._selected.get(classes)
-        return self.plan_for(classes) if found is None else found
+        if found is None:
+            found = self.plan_for(classes)
+        if found.later:
+            later = tuple(guards.other(number, guards.resolve(number, event)) for number in found.later)
+            return self.refine(classes, later)
+        return found
 
     def class_of(self, number: int, value: Any) -> int:
-        """The class of guarded field `number` (in `fields`) for a string value, or MISSING.
+        """The class of guarded field `number` for a string value, or MISSING.
 
         Not remembered here: the caller keeps its own memo."""
         found = self._guards.memo(number).get(value)
         return self._guards.classify(number, value) if found is None else found
 
+    def classifier(self, number: int) -> Callable[[Any], int]:
+        """`classify(value)` for field `number` (of `fields` + `later_fields`): not remembered."""
+        return self._guards.classifier(number)
+
+    def class_of_value(self, number: int, value: Any) -> int:
+        """The class of guarded field `number` for any resolved value (bool, None, number...)."""
+        return self._guards.other(number, value)
+
     def plan_for(self, classes: tuple[int, ...]) -> Plan[T]:
-        """The plan for a tuple of classes (one per guarded field), as `select` makes it."""
+        """The plan for the classes of `fields`, as `select` makes it before any refinement."""
         found = self._selected.get(classes)
         if found is None:
-            guards = self._guards
-            kept = guards.survivors(classes)
-            split = len(self._ignore)
-            ignore = tuple(self._ignore[p] for p in kept if p < split)
-            rules = tuple(self._rules[p - split] for p in kept if p >= split)
-            found = Plan(ignore, rules, _keys((*ignore, *rules)))
+            found = self._plan(dict(enumerate(classes)))
             if len(self._selected) >= _CACHE_LIMIT:
                 self._selected.clear()
             self._selected[classes] = found
         return found
 
+    def refine(self, classes: tuple[int, ...], later: tuple[int, ...]) -> Plan[T]:
+        """The final plan, from the classes of `fields` and of the plan's `later` fields (in order)."""
+        key = (classes, later)
+        found = self._refined.get(key)
+        if found is None:
+            known = dict(enumerate(classes))
+            known.update(zip(self.plan_for(classes).later, later, strict=True))
+            found = self._plan(known)
+            if len(self._refined) >= _CACHE_LIMIT:
+                self._refined.clear()
+            self._refined[key] = found
+        return found
+
+    def _plan(self, known: dict[int, int]) -> Plan[T]:
+        kept, later = self._guards.survivors(known)
+        split = len(self._ignore)
+        ignore = tuple(self._ignore[p] for p in kept if p < split)
+        rules = tuple(self._rules[p - split] for p in kept if p >= split)
+        return Plan(ignore, rules, _keys((*ignore, *rules)), later)
+
 
 class Plan(NamedTuple, Generic[T]):
-    """What to run for one record, and every key those rules may read."""
+    """What to run for one record, and every key those rules may read.
+
+    `later` (field numbers): the plan is not final until those fields refine it (Selector.refine).
+    """
 
     ignore: tuple[T, ...]
     rules: tuple[T, ...]
     keys: frozenset[str]
+    later: tuple[int, ...] = ()
 
 
 def _keys(rules: Iterable[_HasExpression]) -> frozenset[str]:
@@ -102,23 +147,24 @@ class _Guards:
     """Per guarded field: value -> outcome class; per tuple of classes: the surviving positions."""
 
     def __init__(self, per_rule: list[tuple[Guard, ...]]) -> None:
-        # Only fields that some rule tests first are worth resolving for every record; a later
-        # guard on another field (requestParameters.x after eventName) is left to the rule itself.
-        first = {guards[0].key for guards in per_rule if guards}
-        per_rule = [_leading(guards, first) for guards in per_rule]
+        # A guard on a key through a list index ("items.0.x") would have every record resolve it,
+        # and a partial view could not hold it cheaply: guards stop there (the rule reads it).
+        per_rule = [_up_to_list_keys(guards) for guards in per_rule]
         self.per_rule = self._per_rule = per_rule
-        fields: dict[str, list[Guard]] = {}
+        first = {guards[0].key: True for guards in per_rule if guards}
+        fields: dict[str, list[Guard]] = {key: [] for key in first}
         for guards in per_rule:
             for guard in guards:
                 fields.setdefault(guard.key, []).append(guard)
-        self.fields = tuple(fields)
-        self._field_guards = [fields[field] for field in self.fields]
-        self._segments = [field.split(".") for field in self.fields]
-        self._tests = [[(guard.test, guard.whole) for guard in fields[field]] for field in self.fields]
-        self._paths = [KeyPath(field).resolve for field in self.fields]
-        self._values: list[dict[Any, int]] = [{} for _ in self.fields]
-        self._class_ids: list[dict[tuple[int, ...], int]] = [{} for _ in self.fields]
-        self._class_outcomes: list[list[dict[Guard, int]]] = [[] for _ in self.fields]
+        everything = tuple(fields)
+        self.fields, self.later_fields = everything[: len(first)], everything[len(first) :]
+        self._number = {field: number for number, field in enumerate(everything)}
+        self._field_guards = [fields[field] for field in everything]
+        self._paths = [KeyPath(field).resolve for field in everything]
+        self._values: list[dict[Any, int]] = [{} for _ in everything]
+        self._class_ids: list[dict[tuple[int, ...], int]] = [{} for _ in everything]
+        self._class_outcomes: list[list[dict[Guard, int]]] = [[] for _ in everything]
+        self._classifiers = [self._compile_classifier(number) for number in range(len(everything))]
         self._classes = self._compile_classes()
 
     def classes(self, event: dict[str, Any]) -> tuple[int, ...]:
@@ -129,7 +175,7 @@ class _Guards:
         """`classes` as one generated function: it runs for every record, so no loop, no calls
         for top-level fields, and a single dict lookup for a string value seen before."""
         lines = ["def classes(event):", "    if event.__class__ is not dict:", "        return slow(event)"]
-        namespace: dict[str, Any] = {"MISSING": MISSING, "slow": self._slow_classes, "other": self._other}
+        namespace: dict[str, Any] = {"MISSING": MISSING, "slow": self._slow_classes, "other": self.other}
         for number, field in enumerate(self.fields):
             namespace[f"memo{number}"] = self._values[number]
             namespace[f"miss{number}"] = functools.partial(self._remember, number)
@@ -150,6 +196,13 @@ class _Guards:
         exec(compile("\n".join(lines), "<guard classes>", "exec"), namespace)  # noqa: S102 - our own code
         return namespace["classes"]
 
+    def classifier(self, number: int) -> Callable[[Any], int]:
+        return self._classifiers[number]
+
+    def resolve(self, number: int, event: Any) -> Any:
+        """Field `number`'s value in `event` (MISSING when absent)."""
+        return self._paths[number](event)
+
     def memo(self, number: int) -> dict[Any, int]:
         return self._values[number]
 
@@ -158,9 +211,9 @@ class _Guards:
         return self._classify(number, value)
 
     def _slow_classes(self, event: Any) -> tuple[int, ...]:
-        return tuple(self._other(number, resolve(event)) for number, resolve in enumerate(self._paths))
+        return tuple(self.other(number, self._paths[number](event)) for number in range(len(self.fields)))
 
-    def _other(self, number: int, value: Any) -> int:
+    def other(self, number: int, value: Any) -> int:
         """The class of a value that is not a plain string (or of a top-level container)."""
         if isinstance(value, _CONTAINERS):
             value = MISSING  # what the resolver would have said of a top-level dict or list
@@ -185,41 +238,60 @@ class _Guards:
         return found
 
     def _classify(self, number: int, value: Any) -> int:
-        if value is MISSING:  # guards.stub, inlined
-            record: dict[str, Any] = {}
-        else:
-            segments = self._segments[number]
-            record = {segments[-1]: value}
-            for segment in segments[-2::-1]:
-                record = {segment: record}
-        outcomes: Any = []
-        for test, whole in self._tests[number]:  # guards.outcome, inlined: this runs per new value
-            try:
-                result = test(record)
-            except Exception:
-                outcomes.append(RAISES)
-                continue
-            if whole:
-                outcomes.append(PASS if result is True else FAIL)
-            else:
-                outcomes.append(PASS if result else FAIL)
-        outcomes = tuple(outcomes)
+        return self._classifiers[number](value)
+
+    def _compile_classifier(self, number: int) -> Callable[[Any], int]:
+        """`classify(value)`: the class of one value of field `number`, every guard on it run once.
+
+        Generated (guards.outcome inlined per guard): a high-cardinality field (a source IP, an
+        ARN) classifies a new value on most records."""
+        guards = self._field_guards[number]
+        namespace: dict[str, Any] = {"new": functools.partial(self._new_class, number)}
+        namespace["ids"] = self._class_ids[number]
+        lines = ["def classify(value):"]
+        for position, guard in enumerate(guards):
+            namespace[f"test{position}"] = guard.test
+            passed = "result is True" if guard.whole else "result"
+            lines += [
+                "    try:",
+                f"        result = test{position}(value)",
+                "    except Exception:",
+                f"        o{position} = {RAISES}",
+                "    else:",
+                f"        o{position} = {PASS} if {passed} else {FAIL}",
+            ]
+        outcomes = "(" + "".join(f"o{position}, " for position in range(len(guards))) + ")"
+        lines += [
+            f"    found = ids.get({outcomes})",
+            f"    return new({outcomes}) if found is None else found",
+        ]
+        exec(compile("\n".join(lines), "<guard classifier>", "exec"), namespace)  # noqa: S102 - our own code
+        return namespace["classify"]
+
+    def _new_class(self, number: int, outcomes: tuple[int, ...]) -> int:
         ids = self._class_ids[number]
-        found = ids.get(outcomes)
-        if found is None:
-            found = ids[outcomes] = len(ids)
-            self._class_outcomes[number].append(dict(zip(self._field_guards[number], outcomes, strict=True)))
+        found = ids[outcomes] = len(ids)
+        self._class_outcomes[number].append(dict(zip(self._field_guards[number], outcomes, strict=True)))
         return found
 
-    def survivors(self, classes: tuple[int, ...]) -> list[int]:
-        """Positions of the rules not ruled out: no guard fails after guards that all passed."""
+    def survivors(self, known: dict[int, int]) -> tuple[list[int], tuple[int, ...]]:
+        """Positions of the rules not ruled out (no guard fails after guards that all passed), and
+        the later fields whose guards are still to decide some of them.
+
+        `known` maps field numbers to classes; a guard on a field not in it keeps its rule, and
+        every later field that rule's guards read is returned."""
         by_guard: dict[Guard, int] = {}
-        for number, class_id in enumerate(classes):
+        for number, class_id in known.items():
             by_guard.update(self._class_outcomes[number][class_id])
         kept = []
+        later: set[int] = set()
         for position, guards in enumerate(self._per_rule):
             for guard in guards:
-                result = by_guard[guard]
+                result = by_guard.get(guard)
+                if result is None:
+                    kept.append(position)
+                    later.update(self._number[other.key] for other in guards if other not in by_guard)
+                    break
                 if result == FAIL:
                     break
                 if result == RAISES:
@@ -227,12 +299,12 @@ class _Guards:
                     break
             else:
                 kept.append(position)
-        return kept
+        return kept, tuple(sorted(later))
 
 
-def _leading(guards: tuple[Guard, ...], fields: set[str]) -> tuple[Guard, ...]:
-    """The guards up to the first one on a field outside `fields`."""
+def _up_to_list_keys(guards: tuple[Guard, ...]) -> tuple[Guard, ...]:
+    """The guards up to the first one on a key that may go through a list ("items.0.x")."""
     for position, guard in enumerate(guards):
-        if guard.key not in fields:
+        if any(is_canonical_index(segment) for segment in guard.key.split(".")[1:]):
             return guards[:position]
     return guards

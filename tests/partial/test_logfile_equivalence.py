@@ -20,7 +20,7 @@ from processor.partial.mode import decode_mode
 from processor.routing import Router
 from processor.settings import load_settings
 from tests.partial.strategies import json_text, records
-from tests.partial.test_lambda_equivalence import CONFIGS, _rules
+from tests.partial.test_lambda_equivalence import CONFIGS, SEPARATOR, _rules
 
 ROUTER = Router(load_settings({"HOOK_URL": "https://hooks.slack.com/services/T0/B0/x"}))
 WINDOW = EventFilter("2024-03-11T09:05:00Z", None)
@@ -142,3 +142,60 @@ def test_records_no_rule_can_match_are_not_made_into_records() -> None:
     reader = LogFileReader("x", phases=phases, skipper=Skipper(phases, None))
     found = list(reader.records([_unmatched_file(100)]))
     assert reader.skipped_unmatched >= 90 and len(found) + reader.skipped_unmatched == 100
+
+
+def _file_of(records: list[dict[str, Any]]) -> bytes:
+    import orjson
+
+    head = {"eventVersion": "1.09", "eventTime": "2024-03-11T10:00:00Z"}  # inside WINDOW
+    return b'{"Records":[' + b",".join(orjson.dumps({**head, **r}) for r in records) + b"]}"
+
+
+def test_booleans_and_numbers_of_a_guarded_field_are_told_apart_in_one_run() -> None:
+    """True == 1 and False == 0 as dict keys: a run holding both must still decide each exactly."""
+    # str() tells them apart: a number that found a boolean's class would be wrongly left out
+    later = 'event["eventName"] == "PutThing" and str(event.get("readOnly")) in ["1", "0.0"]'
+    first = 'str(event.get("readOnly")) in ["1", "0", "1.0", "0.0"] and event["eventName"] == "GetThing"'
+    for rules in (later, first, later + SEPARATOR + first):
+        config = {"RULES": rules}
+        records = [
+            {"eventName": name, "eventSource": "s.amazonaws.com", "readOnly": value}
+            for name in ("PutThing", "GetThing")
+            for value in (False, 0, 0.0, True, 1, 1.0, None, "false", False)
+        ]
+        body = _file_of(records * 3)
+        sizes = [len(body) // 3] * 2  # three runs: the memo filled by one is used by the next
+        two = outcome(body, sizes, config, two_phase=True)
+        assert two == outcome(body, sizes, config, two_phase=False), rules
+        alerts = sum(batch[0].alerts for batch in two)
+        assert alerts == {later: 6, first: 12, later + SEPARATOR + first: 18}[rules]
+
+
+def test_a_later_guard_rules_a_record_out_without_evaluating_it() -> None:
+    """`eventName == "AssumeRole" and roleArn.endswith(...)`: most AssumeRole records fail the
+    second guard, so they are counted in bulk like records no rule names at all."""
+    from processor.logfiles import LogFileReader
+    from processor.partial.skip import Skipper
+
+    config = {
+        "RULES": 'event["eventName"] == "AssumeRole" and event.get("requestParameters.roleArn", "").endswith(":role/Admin")'
+    }
+    records = [
+        {
+            "eventName": "AssumeRole",
+            "eventSource": "sts.amazonaws.com",
+            "requestParameters": {"roleArn": f"arn:aws:iam::1:role/{'Admin' if n == 7 else f'app-{n}'}"},
+        }
+        for n in range(200)
+    ]
+    body = _file_of(records)
+    rules = _rules(config)
+    plan = rules.plan(records[0])
+    assert not plan.rules and not plan.ignore  # the selector itself: nothing to run
+    phases = decode_mode(rules, {}).phases
+    reader = LogFileReader("x", phases=phases, skipper=Skipper(phases, None))
+    found = list(reader.records([body]))
+    # the last record of a file ends with "]", not with the next record: it is read on its own
+    assert reader.skipped_unmatched >= 198 and len(found) + reader.skipped_unmatched == 200
+    assert "arn:aws:iam::1:role/Admin" in [r.event["requestParameters"]["roleArn"] for r in found]
+    assert outcome(body, [], config, two_phase=True) == outcome(body, [], config, two_phase=False)
