@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from processor.models import Alert, DestinationKind, Record, RuleFailure, RuleRef, Verdict
@@ -31,6 +31,13 @@ class Evaluation:
     rule_failures: tuple[RuleFailure, ...]
     unrouted: tuple[Record, ...] = ()
     alerts_per_rule: Counter[str] = field(default_factory=Counter)
+
+    def with_unmatched(self, count: int) -> Evaluation:
+        """This evaluation plus `count` records counted as unmatched without being evaluated
+        (two-phase decoding counts records no rule can match; see processor.partial.skip)."""
+        if not count:
+            return self
+        return replace(self, records=self.records + count, unmatched=self.unmatched + count)
 
 
 def build_alert(record: Record, rule: RuleRef, router: Router) -> Alert:

@@ -26,6 +26,10 @@ class KinesisBatch:
     failures: tuple[DecodeFailure, ...]
     skipped: int
     sequence_numbers: tuple[str, ...]
+    # Two-phase decoding counts the records no rule can match instead of returning them (see
+    # processor.partial.kinesis): how many, and how many of those are access-denied errors.
+    unmatched: int = 0
+    unmatched_access_denied: int = 0
 
 
 # "eventbridge" -> "kinesis:eventbridge": the shapes are a handful, so each string is built once.
@@ -36,10 +40,28 @@ def _b64decode(text: str) -> bytes:
     return base64.b64decode(text, validate=True)
 
 
+class FastBatch:
+    """What a two-phase decoder made of a batch's payloads (see processor.partial.kinesis).
+
+    `results[i]` is the i-th payload's one record (matched on a partial view), COUNTED when it
+    was counted as unmatched instead, or None to decode the payload as usual.
+    """
+
+    __slots__ = ("results", "unmatched", "access_denied")
+
+    def __init__(self, results: list[Any], unmatched: int, access_denied: int) -> None:
+        self.results = results
+        self.unmatched = unmatched
+        self.access_denied = access_denied
+
+
+COUNTED: Any = object()
+
+
 def decode_kinesis_event(
     event: Mapping[str, Any],
     *,
-    fast: Callable[[bytes, str], Any] | None = None,
+    fast: Callable[[list[tuple[bytes, str]]], FastBatch] | None = None,
     b64decode: Callable[[str], bytes] = _b64decode,
 ) -> KinesisBatch:
     """Decode every record of a Lambda Kinesis event; a bad record never stops the others.
@@ -48,8 +70,8 @@ def decode_kinesis_event(
     event (a wrongly wired trigger), since no item could then be reported as failed. Logs
     nothing: the reasons in `failures` are for the handler to log.
 
-    `fast(data, item_id)` (two-phase decoding, see processor.partial) may return the payload's
-    one record, matched on a partial view; when it returns None the payload is decoded as usual.
+    `fast(payloads)` (two-phase decoding, see processor.partial) gets every (data, item_id) at
+    once and says, per payload, what FastBatch says; a payload it leaves is decoded as usual.
     `b64decode` must accept and refuse exactly what `base64.b64decode(validate=True)` does.
     """
     items = event.get("Records") if isinstance(event, Mapping) else None
@@ -58,7 +80,7 @@ def decode_kinesis_event(
     records: list[Record] = []
     failures: list[DecodeFailure] = []
     sequence_numbers: list[str] = []
-    skipped = 0
+    payloads: list[Any] = []  # per item: (data, item_id), or the DecodeFailure of its data
     for position, item in enumerate(items):
         kinesis = item.get("kinesis") if isinstance(item, dict) else None
         sequence_number = kinesis.get("sequenceNumber") if isinstance(kinesis, dict) else None
@@ -67,24 +89,45 @@ def decode_kinesis_event(
         item_id = sequence_number or f"Records[{position}]"
         sequence_numbers.append(item_id)
         try:
-            data = _data(item, kinesis, sequence_number is not None, b64decode)
-            if fast is not None:
-                found = fast(data, item_id)
-                if found is not None:
-                    records.append(found)
-                    continue
-            payload = PayloadBuilder()
-            collect_payload(data, payload)
+            payloads.append((_data(item, kinesis, sequence_number is not None, b64decode), item_id))
+        except DecodeError as exc:
+            payloads.append(DecodeFailure(item_id, str(exc)))
+    decoded = [p for p in payloads if type(p) is tuple]
+    found = fast(decoded) if fast is not None and decoded else None
+    results = iter(found.results) if found is not None else None
+    skipped = 0
+    for payload in payloads:
+        if type(payload) is DecodeFailure:
+            failures.append(payload)
+            continue
+        if results is not None:
+            result = next(results)
+            if result is COUNTED:
+                continue
+            if result is not None:
+                records.append(result)
+                continue
+        data, item_id = payload
+        built = PayloadBuilder()
+        try:
+            collect_payload(data, built)
         except DecodeError as exc:
             failures.append(DecodeFailure(item_id, str(exc)))
             continue
-        skipped += payload.skipped
-        for index, (record, shape) in enumerate(zip(payload.events, payload.sources, strict=True)):
+        skipped += built.skipped
+        for index, (record, shape) in enumerate(zip(built.events, built.sources, strict=True)):
             source = _SOURCES.get(shape) or _SOURCES.setdefault(shape, "kinesis:" + shape)
             records.append(Record(event=record, item_id=item_id, index=index, source=source))
-        if payload.errors:
-            failures.extend(DecodeFailure(item_id, reason) for reason in payload.errors)
-    return KinesisBatch(tuple(records), tuple(failures), skipped, tuple(sequence_numbers))
+        if built.errors:
+            failures.extend(DecodeFailure(item_id, reason) for reason in built.errors)
+    return KinesisBatch(
+        tuple(records),
+        tuple(failures),
+        skipped,
+        tuple(sequence_numbers),
+        unmatched=found.unmatched if found is not None else 0,
+        unmatched_access_denied=found.access_denied if found is not None else 0,
+    )
 
 
 def _data(item: Any, kinesis: Any, has_sequence_number: bool, b64decode: Callable[[str], bytes]) -> bytes:

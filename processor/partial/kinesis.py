@@ -19,16 +19,21 @@ try:
 except ImportError:  # pragma: no cover - pybase64 is a dependency; the standard library still works
     _fast_b64decode = base64.b64decode
 
+from processor.decode.kinesis import COUNTED, FastBatch
 from processor.decode.payload import decode_payload
 from processor.decode.shapes import CLOUDTRAIL, EVENTBRIDGE, is_cloudtrail_record
 from processor.partial.phases import Phases
 from processor.partial.records import PartialRecord
+from processor.partial.schema import attribute_name
+from processor.partial.skip import Skipper
 
-__all__ = ["b64decode", "payload_record", "utf8"]
+__all__ = ["b64decode", "payload_batch", "payload_record", "utf8"]
 
 _VIA_CLOUDTRAIL: Final = " via CloudTrail"
 _SOURCES: Final = {EVENTBRIDGE: "kinesis:" + EVENTBRIDGE, CLOUDTRAIL: "kinesis:" + CLOUDTRAIL}
 _FAILED: Final = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+_UNSET: Final = msgspec.UNSET
+_ERROR_CODE: Final = attribute_name("errorCode")  # a pipeline key: every phase-1 view holds it
 
 
 def b64decode(text: str) -> bytes:
@@ -53,6 +58,54 @@ def utf8(data: bytes) -> bool:
     return True
 
 
+def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, str]]) -> FastBatch:
+    """Phase 1 for a whole batch: records no rule can match are counted, not made into records.
+
+    Each payload is decoded into a partial view on its own (they are separate bytes); the views
+    that are CloudTrail records then go through the Skipper together, as a log file's run does,
+    so most records cost one msgspec decode and a few dict lookups. The others become
+    PartialRecords as `payload_record` makes them, or are left to the usual decode (None).
+    """
+    results: list[Any] = [None] * len(payloads)
+    at: list[int] = []
+    structs: list[Any] = []
+    shapes: list[str] = []
+    decode, detail_type_of, detail_of = phases.payload.decode, phases.detail_type, phases.detail
+    for position, (data, _) in enumerate(payloads):
+        if not data.startswith(b"{") or not (data.isascii() or utf8(data)):
+            continue
+        try:
+            decoded = decode(data)
+        except _FAILED:
+            continue
+        detail_type = getattr(decoded, detail_type_of)
+        if detail_type is None or detail_type is _UNSET:
+            shape, struct = CLOUDTRAIL, decoded
+        elif detail_type.__class__ is str and detail_type.endswith(_VIA_CLOUDTRAIL):
+            shape, struct = EVENTBRIDGE, getattr(decoded, detail_of)
+            if not isinstance(struct, msgspec.Struct):
+                continue
+        else:
+            continue
+        at.append(position)
+        structs.append(struct)
+        shapes.append(shape)
+    skips = skipper.split(structs) if structs else None
+    unmatched = denied = 0
+    for number, position in enumerate(at):
+        skip = skips[number] if skips is not None else False
+        data, item_id = payloads[position]
+        if skip is True:
+            results[position] = COUNTED
+            unmatched += 1
+            denied += _access_denied(getattr(structs[number], _ERROR_CODE))
+            continue
+        view = phases.to_view(structs[number])
+        if is_cloudtrail_record(view):
+            results[position] = _partial_record(phases, shapes[number], view, data, item_id, skip or None)
+    return FastBatch(results, unmatched, denied)
+
+
 def payload_record(phases: Phases, data: bytes, item_id: str) -> PartialRecord | None:
     """The payload's one record as a PartialRecord, or None to decode it the usual way."""
     if not data.startswith(b"{") or not (data.isascii() or utf8(data)):
@@ -63,7 +116,15 @@ def payload_record(phases: Phases, data: bytes, item_id: str) -> PartialRecord |
         return None
     if record is None:
         return None
-    plan = phases.rules.plan(record)
+    return _partial_record(phases, shape, record, data, item_id, None)
+
+
+def _partial_record(
+    phases: Phases, shape: str, record: dict[str, Any], data: bytes, item_id: str, plan: Any
+) -> PartialRecord | None:
+    """A PartialRecord of `record` (a phase-1 view), decoding more of `data` if its rules need it."""
+    if plan is None:
+        plan = phases.rules.plan(record)
     if not plan.keys <= phases.first:  # the rules that may match read more: decode those too
         try:
             shape, record = _record_of(phases, phases.second_payload(plan.keys).decode(data))
@@ -72,6 +133,13 @@ def payload_record(phases: Phases, data: bytes, item_id: str) -> PartialRecord |
         if record is None:
             return None
     return PartialRecord(record, item_id, 0, _SOURCES[shape], plan, _full, data)
+
+
+def _access_denied(code: Any) -> bool:
+    """metrics.is_access_denied of a record whose errorCode is `code` (UNSET when absent)."""
+    return code.__class__ is str and (
+        code.startswith("AccessDenied") or code.endswith("UnauthorizedOperation")
+    )
 
 
 def _record_of(phases: Phases, decoded: Any) -> tuple[str, dict[str, Any] | None]:

@@ -68,7 +68,8 @@ def kinesis_decoder(mode: DecodeMode | None) -> Callable[[Mapping[str, Any]], Ki
         return decode_kinesis_event
     import functools
 
-    from processor.partial.kinesis import b64decode, payload_record
+    from processor.partial.kinesis import b64decode, payload_batch
+    from processor.partial.skip import Skipper
 
-    fast = functools.partial(payload_record, phases)
+    fast = functools.partial(payload_batch, phases, Skipper(phases, None))
     return functools.partial(decode_kinesis_event, fast=fast, b64decode=b64decode)

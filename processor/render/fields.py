@@ -92,6 +92,8 @@ def resolve_actor(event: Mapping[str, Any]) -> str:
 
 def slack_len(text: str) -> int:
     """Length in UTF-16 code units: never less than the character count, so a safe Slack budget."""
+    if text.isascii():
+        return len(text)
     return len(text.encode("utf-16-le")) // 2
 
 
@@ -99,20 +101,29 @@ def clip(text: str, limit: int, *, escape: Callable[[str], str] | None = None) -
     """The longest prefix whose (escaped) form fits `limit`, and how many raw characters were left out.
 
     Cutting the raw text and escaping afterwards means an entity such as `&amp;` is never split.
-    Work is O(len(text)) once plus O(limit), never quadratic, so 100 KB payloads are fine.
+    The cost of a prefix grows with its length and each character costs at least one unit, so
+    the cut is found by bisection over the first `limit` characters: a few passes in C, never
+    one Python step per character (a 100 KB payload clipped to 3000 costs microseconds).
     """
     rendered = escape(text) if escape else text
     if slack_len(rendered) <= limit:
         return rendered, 0
-    used = cut = 0
-    for char in text:  # stops after at most `limit` characters: each costs at least one unit
-        cost = slack_len(escape(char) if escape else char)
-        if used + cost > limit:
-            break
-        used += cost
-        cut += 1
-    prefix = text[:cut]
-    return (escape(prefix) if escape else prefix), len(text) - cut
+
+    def cost(cut: int) -> int:
+        prefix = text[:cut]
+        return slack_len(escape(prefix) if escape else prefix)
+
+    low, high = 0, min(len(text), max(limit, 0))  # cost(low) <= limit; find the largest such cut
+    if cost(high) <= limit:
+        low = high
+    while high - low > 1:
+        middle = (low + high) // 2
+        if cost(middle) <= limit:
+            low = middle
+        else:
+            high = middle
+    prefix = text[:low]
+    return (escape(prefix) if escape else prefix), len(text) - low
 
 
 def truncate(text: str, limit: int, *, escape: Callable[[str], str] | None = None) -> str:

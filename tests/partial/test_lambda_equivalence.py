@@ -57,7 +57,7 @@ def outcome(event: dict[str, Any], config: dict[str, str], *, two_phase: bool) -
     mode = decode_mode(rules, {} if two_phase else {"TRAILALERT_DECODE": "full"})
     assert (mode.phases is not None) == two_phase, mode.reason
     batch = kinesis_decoder(mode)(event)
-    result = evaluate(batch.records, rules, ROUTER)
+    result = evaluate(batch.records, rules, ROUTER).with_unmatched(batch.unmatched)
     return {
         "alerts": [
             (a.record.item_id, a.record.index, a.record.source, a.rule.id, a.record.event)
@@ -68,7 +68,10 @@ def outcome(event: dict[str, Any], config: dict[str, str], *, two_phase: bool) -
         "rule_failures": [(f.rule.id, f.error, f.event_id) for f in result.rule_failures],
         "decode_failures": list(batch.failures),
         "sequence_numbers": batch.sequence_numbers,
-        "access_denied": [is_access_denied(r.event) for r in batch.records],  # the metric
+        # the metrics: records decoded, and access-denied errors among them
+        "decoded": len(batch.records) + batch.unmatched,
+        "access_denied": sum(is_access_denied(r.event) for r in batch.records)
+        + batch.unmatched_access_denied,
     }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from processor.render.fields import MISSING, clip, dig, display, slack_len, to_json, truncate
 from processor.render.mrkdwn import code_block, escape
@@ -62,3 +64,33 @@ def test_code_block_marker_is_outside_the_fence_and_within_limit() -> None:
     assert slack_len(block) <= 3000
     assert block.startswith("*Request parameters*\n```\n{")
     assert "\n```\n_… (truncated, " in block
+
+
+def _clip_one_character_at_a_time(text: str, limit: int, escape_text) -> tuple[str, int]:
+    """The obvious definition: add characters while the escaped prefix still fits."""
+    used = cut = 0
+    for char in text:
+        cost = len((escape_text(char) if escape_text else char).encode("utf-16-le")) // 2
+        if used + cost > limit:
+            break
+        used += cost
+        cut += 1
+    rendered = escape_text(text[:cut]) if escape_text else text[:cut]
+    return rendered, len(text) - cut
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet=st.sampled_from(list("ab&<>`\n") + ["é", "😀", "中"]), max_size=60),
+    limit=st.integers(-3, 70),
+    escaped=st.booleans(),
+)
+def test_clip_cuts_where_adding_one_character_at_a_time_would(text: str, limit: int, escaped: bool) -> None:
+    """clip bisects over prefixes; it must find exactly the longest prefix that fits."""
+    escape_text = escape if escaped else None
+    expected = (
+        (escape_text(text) if escape_text else text, 0)
+        if slack_len(escape_text(text) if escape_text else text) <= limit
+        else _clip_one_character_at_a_time(text, limit, escape_text)
+    )
+    assert clip(text, limit, escape=escape_text) == expected
