@@ -52,7 +52,7 @@ class PartialElement:
     __slots__ = ("view", "run", "position", "plan")
 
     def __init__(self, view: Any, run: Run, position: int, plan: Any = None) -> None:
-        self.view = view
+        self.view = view  # None: skimmed, to be decoded from the element's bytes
         self.run = run
         self.position = position
         self.plan = plan  # the rules' plan, when the Skipper already made it
@@ -93,12 +93,17 @@ def decode_run(
     if not utf8(wrapped):
         return None
     try:
-        structs = phases.run.decode(wrapped)
+        structs = (phases.run if skipper is None else skipper.skim_run).decode(wrapped)
     except _FAILED:
         return None
     run = Run(wrapped, phases)
     skips = skipper.split(structs) if skipper is not None else None
     if skips is None:
+        if skipper is not None:  # skimmed: the views need phase 1's fields after all
+            try:
+                structs = phases.run.decode(wrapped)
+            except _FAILED:
+                return None
         views = phases.to_view(structs)
         return [PartialElement(view, run, position) for position, view in enumerate(views)]
     return _with_skipped(phases, skipper, structs, skips, run)  # type: ignore[arg-type]
@@ -124,10 +129,9 @@ def _with_skipped(
         out.append(position)  # type: ignore[arg-type] - replaced below
     if count:
         out.append(Skipped(count, outside))
-    if kept:
-        views = iter(phases.to_view([structs[position] for position in kept]))
+    if kept:  # skimmed views: to_record decodes phase 1's fields of these few from their bytes
         out = [
-            item if type(item) is Skipped else PartialElement(next(views), run, item, _plan(skips[item]))  # type: ignore
+            item if type(item) is Skipped else PartialElement(None, run, item, _plan(skips[item]))  # type: ignore
             for item in out
         ]
     return out
@@ -141,6 +145,16 @@ def _plan(found: Any) -> Any:
 def to_record(phases: Phases, element: PartialElement, item_id: str, index: int, source: str) -> Any:
     """A PartialRecord, or the reason the element is not a CloudTrail record (as a str)."""
     view = element.view
+    whole = False
+    if view is None:  # skimmed (see skip.py): phase 1's fields from the element's own bytes
+        raw = element.run.raw(element.position)
+        try:
+            view = phases.to_view(phases.record.decode(raw))
+        except _FAILED:
+            try:
+                view, whole = orjson.loads(memoryview(raw)), True
+            except orjson.JSONDecodeError as exc:  # what the record-by-record path would say
+                return f"is not valid JSON: {exc.msg}"
     if not is_cloudtrail_record(view):
         if isinstance(view, dict):
             return "is a JSON object without 'eventName' and 'eventSource'"
@@ -148,7 +162,7 @@ def to_record(phases: Phases, element: PartialElement, item_id: str, index: int,
     plan = element.plan
     if plan is None:
         plan = phases.rules.plan(view)
-    if not plan.keys <= phases.first:  # the rules that may match read more: decode those too
+    if not whole and not plan.keys <= phases.first:  # the rules that may match read more: decode those too
         try:
             view = phases.to_view(phases.second_record(plan.keys).decode(element.run.raw(element.position)))
         except _FAILED:

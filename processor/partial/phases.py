@@ -50,10 +50,18 @@ class Phases:
         self.payload = msgspec.json.Decoder(payload)
         self.detail_type, self.detail = attribute_name("detail-type"), attribute_name("detail")
         self.run = msgspec.json.Decoder(list[record_type(self.first)])  # type: ignore[misc]
+        self._record: msgspec.json.Decoder[Any] | None = None
         self.raw_run = msgspec.json.Decoder(list[msgspec.Raw])
         self._second_payload: dict[frozenset[str], msgspec.json.Decoder[Any]] = {}
         self._second_record: dict[frozenset[str], msgspec.json.Decoder[Any]] = {}
         self.to_view = msgspec.to_builtins
+
+    @property
+    def record(self) -> msgspec.json.Decoder[Any]:
+        """Phase 1's decoder for one log-file element (built on first use: few records need it)."""
+        if self._record is None:
+            self._record = msgspec.json.Decoder(record_type(self.first))
+        return self._record
 
     def second_payload(self, keys: Iterable[str]) -> msgspec.json.Decoder[Any]:
         """A payload decoder (envelope or bare record) for `keys` on top of phase 1's fields."""

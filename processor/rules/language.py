@@ -55,7 +55,7 @@ from processor.errors import RuleError
 from processor.rules import patterns
 from processor.rules.guards import Guard, find_guards
 from processor.rules.indexing import find_index
-from processor.rules.lookup import KeyPath
+from processor.rules.lookup import MISSING, KeyPath
 from processor.rules.runtime import SAFE_BUILTINS, SAFE_METHODS, accessors, guarded_replace, value_accessors
 
 __all__ = ["CompiledExpression", "compile_expression", "MAX_RULE_LENGTH", "MAX_NODES", "MAX_DEPTH"]
@@ -343,8 +343,16 @@ def _is_int_literal(node: ast.expr) -> bool:
 class _Lowering(ast.NodeTransformer):
     """Replaces event accesses with calls to per-key accessors, and replace() with its guard."""
 
-    def __init__(self, names: dict[str, str]) -> None:
+    def __init__(self, names: dict[str, str], *, on_value: bool = False) -> None:
         self._names = names  # flat key -> suffix of its accessor names
+        # A guard compiled on its field's value (see _compile): `event` is that value, so
+        # `event.get(key, <constant>)` and `key in event` become inline tests, not calls.
+        self._on_value = on_value
+
+    def _is_missing(self, negate: bool = False) -> ast.Compare:
+        op: ast.cmpop = ast.IsNot() if negate else ast.Is()
+        event = ast.Name(id=patterns.EVENT, ctx=ast.Load())
+        return ast.Compare(left=event, ops=[op], comparators=[ast.Name(id="_MISSING", ctx=ast.Load())])
 
     def _accessor(self, kind: str, key: str, *extra: ast.expr) -> ast.Call:
         func = ast.Name(id=f"_{kind}_{self._names[key]}", ctx=ast.Load())
@@ -360,6 +368,10 @@ class _Lowering(ast.NodeTransformer):
         self.generic_visit(node)
         key = patterns.get_key(node)
         if key is not None:
+            default = node.args[1] if len(node.args) > 1 else ast.Constant(None)
+            if self._on_value and isinstance(default, ast.Constant):  # evaluating it cannot raise
+                event = ast.Name(id=patterns.EVENT, ctx=ast.Load())
+                return ast.IfExp(test=self._is_missing(), body=default, orelse=event)
             return self._accessor("get", key, *node.args[1:])
         if isinstance(node.func, ast.Attribute) and node.func.attr == "replace":
             func = ast.Name(id="_replace", ctx=ast.Load())
@@ -370,8 +382,11 @@ class _Lowering(ast.NodeTransformer):
         key = patterns.contains_key(node)
         if key is None:
             return self.generic_visit(node)  # type: ignore[return-value]
+        negated = isinstance(node.ops[0], ast.NotIn)
+        if self._on_value:
+            return self._is_missing(negate=not negated)
         test = self._accessor("has", key)
-        return ast.UnaryOp(op=ast.Not(), operand=test) if isinstance(node.ops[0], ast.NotIn) else test
+        return ast.UnaryOp(op=ast.Not(), operand=test) if negated else test
 
 
 def _compile(
@@ -384,11 +399,18 @@ def _compile(
     (MISSING when absent) instead of the record.
     """
     names = {key: str(position) for position, key in enumerate(sorted(keys))}
-    namespace: dict[str, Any] = {"__builtins__": {}, **SAFE_BUILTINS, "_replace": guarded_replace}
+    namespace: dict[str, Any] = {
+        "__builtins__": {},
+        **SAFE_BUILTINS,
+        "_replace": guarded_replace,
+        "_MISSING": MISSING,
+    }
     for key, suffix in names.items():
         item, get, contains = value_accessors(key) if on_value else accessors(KeyPath(key))
         namespace.update({f"_item_{suffix}": item, f"_get_{suffix}": get, f"_has_{suffix}": contains})
-    lowered = _Lowering(names).visit(copy.deepcopy(body))  # the lowering rewrites nodes in place
+    lowered = _Lowering(names, on_value=on_value).visit(
+        copy.deepcopy(body)
+    )  # the lowering rewrites nodes in place
     test: ast.expr = lowered
     if exactly_true:
         test = ast.Compare(left=lowered, ops=[ast.Is()], comparators=[ast.Constant(True)])
