@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -20,10 +20,12 @@ from backfill.progress import Progress
 from backfill.runner import Backfill, Options
 from backfill.sources import Source, SourceType
 from backfill.window import Bound, TimeBoundType, TimeWindow
-from processor.deliver.dispatcher import Dispatcher
 from processor.errors import ConfigError
 from processor.rules_cli import rule_flags
 from processor.settings import Settings
+
+if TYPE_CHECKING:  # the Dispatcher imports slack_sdk (~90 ms): built only with --send
+    from processor.deliver.dispatcher import Dispatcher
 
 
 def _s3_client(threads: int) -> Any:

@@ -4,7 +4,10 @@ The parent keeps listing, downloading, output, delivery and the state file, so p
 idempotency stay in one place. A feeder thread per worker streams one object at a time into that
 worker's bounded queue; workers put their batches on one bounded result queue. Every queue is
 bounded, so a slow consumer (Slack's rate limits) slows the producers instead of filling memory.
-Processes are spawned, not forked: the parent runs threads, and forking those is unsafe.
+Processes are forked on Linux when the parent has no other thread yet (the pool starts before
+the download threads): a forked worker starts in milliseconds with everything imported, where a
+spawned one re-imports the whole package (~0.35 s each, most of a 100,000-event run's gain).
+Anywhere else, or with threads already running (forking those is unsafe), they are spawned.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Iterable, Iterator
@@ -42,7 +46,7 @@ class WorkerPool:
     def __init__(
         self, count: int, settings: Settings, preview: bool, in_window: EventFilter, *, send: bool
     ) -> None:
-        context = multiprocessing.get_context("spawn")
+        context = multiprocessing.get_context(start_method())
         self._results: Any = context.Queue(maxsize=RESULT_BATCHES)
         self._inputs: list[Any] = [context.Queue(maxsize=INPUT_CHUNKS) for _ in range(count)]
         self._processes = [
@@ -124,6 +128,13 @@ class WorkerPool:
         for process in self._processes:
             if process.exitcode not in (None, 0):
                 raise BackfillError(f"{process.name} died (exit code {process.exitcode}); rerun with --state")
+
+
+def start_method() -> str:
+    """ "fork" where it is safe and available (Linux, no thread but this one), else "spawn"."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
 
 
 def _worker_main(

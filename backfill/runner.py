@@ -73,28 +73,35 @@ class Backfill:
 
     def run(self) -> Summary:
         started = time.monotonic()
-        prefetcher = Prefetcher(self._objects(), self._open, threads=self.options.download_threads)
         in_window = self.options.window.event_filter()
+        prefetcher: Prefetcher | None = None
         try:
             if self.options.workers > 1:
+                # The workers start before the download threads, so they can be forked (pool.py).
                 with WorkerPool(
                     self.options.workers, self.settings, self.preview, in_window, send=self.options.send
                 ) as pool:
+                    prefetcher = self._prefetcher()
                     for batch in pool.batches(iter(prefetcher)):
                         self._handle(batch)
             else:
                 evaluator = build_evaluator(self.settings, self.preview, in_window, send=self.options.send)
+                prefetcher = self._prefetcher()
                 for batch in local_batches(prefetcher, evaluator):
                     self._handle(batch)
         except KeyboardInterrupt:
             self.summary.interrupted = True
         finally:
-            prefetcher.close()
+            if prefetcher is not None:
+                prefetcher.close()
             if self._state is not None:
                 self._state.close()
             self.progress.close()
             self._finish_summary(time.monotonic() - started)
         return self.summary
+
+    def _prefetcher(self) -> Prefetcher:
+        return Prefetcher(self._objects(), self._open, threads=self.options.download_threads)
 
     def _objects(self) -> Iterator[ObjectRef]:
         seen: set[str] = set()

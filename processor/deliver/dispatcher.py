@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from processor.deliver.errors import DeliveryError, OutOfTime, RateLimited
 from processor.deliver.ledger import DeliveryLedger
 from processor.deliver.metrics import DeliveryStats
 from processor.deliver.pacing import ChannelPacer
 from processor.deliver.retry import NO_RETRY, RetryPolicy
-from processor.deliver.senders import Sender
 from processor.deliver.storm import chunks, storm_digest, storm_summary
 from processor.deliver.threads import SlackThreads
 from processor.deliver.timing import SYSTEM, Budget, Timing
 from processor.models import Alert, DeliveryOutcome, Destination, DestinationKind, SlackMessage, Status
+
+if TYPE_CHECKING:  # senders import slack_sdk (~90 ms): a dry-run backfill never needs it
+    from processor.deliver.senders import Sender
 
 log = logging.getLogger("trailalert.deliver")
 
