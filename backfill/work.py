@@ -101,7 +101,7 @@ class ObjectEvaluator:
         reported = 0
         skipped = [0, 0]  # what the reader counted instead of returning, up to the last batch
         try:
-            while (batch := list(islice(records, BATCH_RECORDS))) or _counted(reader, skipped):
+            while (batch := _next_batch(records, reader)) or _counted(reader, skipped):
                 result = self._evaluate(url, batch)
                 reported = self._add_decode_failures(result, reader, reported)
                 self._add_skipped(result.counts, reader, skipped)
@@ -158,6 +158,24 @@ class ObjectEvaluator:
         self._add_skipped(counts, reader, skipped)
         reasons = tuple(f.reason for f in reader.failures[:MAX_REASONS])
         return Batch(url, (), counts, reasons=reasons, done=True, error=error)
+
+
+def _next_batch(records: Iterator[Record], reader: LogFileReader) -> list[Record]:
+    """Up to BATCH_RECORDS records, ending early once as many were read, counted ones included.
+
+    With two-phase decoding most records are only counted (processor/partial/skip.py): a batch
+    of 2,000 kept records could span 30,000 read, holding their views and bytes meanwhile, and
+    delay progress and the state file as long.
+    """
+    if not reader.counts_in_bulk:
+        return list(islice(records, BATCH_RECORDS))
+    start = reader.skipped_unmatched + reader.skipped_outside
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) + reader.skipped_unmatched + reader.skipped_outside - start >= BATCH_RECORDS:
+            break
+    return batch
 
 
 def _counted(reader: LogFileReader, skipped: list[int]) -> bool:

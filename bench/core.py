@@ -116,7 +116,7 @@ def measure_core(files: list[bytes], repeats: int, reference_events: int) -> tup
     events = floor.result
     for name in (DEFAULTS.name, WITH_USER_RULES.name, full_name):
         project = timed[name]
-        ratio = project.cpu / floor.cpu
+        ratio = project.ratio(floor)
         target = TARGETS.get(name)
         rows.append(
             Row(
@@ -132,7 +132,8 @@ def measure_core(files: list[bytes], repeats: int, reference_events: int) -> tup
                     "events": events,
                     "cpu_s": project.cpu,
                     "floor_cpu_s": floor.cpu,
-                    "runs": project.runs,
+                    "runs": [round(run, 4) for run in project.runs],
+                    "floor_runs": [round(run, 4) for run in floor.runs],
                 },
             )
         )
@@ -153,7 +154,7 @@ def measure_core(files: list[bytes], repeats: int, reference_events: int) -> tup
         repeats=1 if reference_events < 20_000 else 1,
     )
     sub_events = ref_timed["floor"].result
-    speedup = ref_timed["reference"].cpu / ref_timed["project"].cpu
+    speedup = ref_timed["reference"].ratio(ref_timed["project"])
     rows.append(
         Row(
             figure=f"backfill core vs reference, {WITH_USER_RULES.name}",

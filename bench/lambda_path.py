@@ -72,7 +72,7 @@ def measure_lambda(records: list[dict[str, Any]], repeats: int) -> tuple[list[Ro
     for config in (DEFAULTS, WITH_USER_RULES):
         for mode in ("two-phase", "full decode"):
             name = f"{config.name}, {mode}"
-            ratio = timed[name].cpu / timed["floor"].cpu
+            ratio = timed[name].ratio(timed["floor"])
             gated = mode == "two-phase"
             rows.append(
                 Row(

@@ -24,7 +24,7 @@ from bench.report import Row, machine, table, write_json
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "build" / "bench"
 
-FULL = {"events": 100_000, "reference_events": 8_000, "large_mb": 400, "repeats": 3, "cold": 7}
+FULL = {"events": 100_000, "reference_events": 8_000, "large_mb": 400, "repeats": 5, "cold": 7}
 QUICK = {"events": 10_000, "reference_events": 1_500, "large_mb": 40, "repeats": 2, "cold": 3}
 
 

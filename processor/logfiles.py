@@ -391,6 +391,7 @@ class LogFileReader:
             if skipper is not None and skipper.enabled:
                 self._skipped = logruns.Skipped
         self._skipper = skipper if self._skipped is not None else None
+        self.counts_in_bulk = self._skipper is not None  # some records are counted, not returned
         self.source = source
         self.failures: list[DecodeFailure] = []
         self.bytes_read = 0

@@ -170,11 +170,15 @@ def to_record(phases: Phases, element: PartialElement, item_id: str, index: int,
                 view = orjson.loads(memoryview(element.run.raw(element.position)))  # the full record
             except orjson.JSONDecodeError as exc:  # what the record-by-record path would say
                 return f"is not valid JSON: {exc.msg}"
-    return PartialRecord(view, item_id, index, source, plan, _full, element)
+    # The record keeps a copy of its own bytes, not the run: a batch of records must not pin a
+    # quarter-megabyte run buffer per record (memory would grow with the size of a file).
+    return PartialRecord(
+        view, item_id, index, source, plan, _full, bytes(memoryview(element.run.raw(element.position)))
+    )
 
 
-def _full(element: PartialElement) -> dict[str, Any]:
+def _full(data: bytes) -> dict[str, Any]:
     try:
-        return orjson.loads(memoryview(element.run.raw(element.position)))
+        return orjson.loads(data)
     except orjson.JSONDecodeError as exc:  # only a number beyond a double's range gets here
         raise DecodeError(f"is not valid JSON: {exc.msg}") from None

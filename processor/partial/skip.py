@@ -37,7 +37,10 @@ from processor.rules.lookup import MISSING
 
 __all__ = ["Skipped", "Skipper"]
 
-_MEMO_LIMIT: Final[int] = 16384
+# Distinct values remembered per field (and class tuples remembered): there are about 25 fields
+# with the user rules of the bench, so 16,384 each held ~60 MB of strings once a big file filled
+# them; a value seen more often than once in 4,096 records stays remembered anyway.
+_MEMO_LIMIT: Final[int] = 4096
 _UNSET: Final = msgspec.UNSET
 
 

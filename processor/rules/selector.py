@@ -24,7 +24,7 @@ from processor.rules.guards import FAIL, PASS, RAISES, Guard
 from processor.rules.lookup import MISSING, KeyPath, is_canonical_index
 
 _CACHE_LIMIT: Final[int] = 4096
-_VALUE_LIMIT: Final[int] = 16384  # distinct values remembered per guarded field
+_VALUE_LIMIT: Final[int] = 4096  # distinct values remembered per guarded field (see skip.py)
 _HASHED: Final = (int, bool, type(None), type(MISSING))  # compared by (type, value); str by value
 _CONTAINERS: Final = (dict, list)
 

@@ -199,3 +199,20 @@ def test_a_later_guard_rules_a_record_out_without_evaluating_it() -> None:
     assert reader.skipped_unmatched >= 198 and len(found) + reader.skipped_unmatched == 200
     assert "arn:aws:iam::1:role/Admin" in [r.event["requestParameters"]["roleArn"] for r in found]
     assert outcome(body, [], config, two_phase=True) == outcome(body, [], config, two_phase=False)
+
+
+def test_a_batch_ends_after_as_many_records_read_as_it_may_hold() -> None:
+    """Most records are only counted, so a batch of BATCH_RECORDS kept records could span ten
+    times as many read, holding their views meanwhile: batches end by records read as well."""
+    from backfill.work import BATCH_RECORDS
+
+    config = {"RULES": 'event["eventName"] == "PutThing"'}
+    records = [
+        {"eventName": "PutThing" if n % 10 == 0 else "GetThing", "eventSource": "s.amazonaws.com"}
+        for n in range(10 * BATCH_RECORDS)
+    ]
+    body = _file_of(records)
+    batches = outcome(body, [], config, two_phase=True)
+    events = [batch[0].events for batch in batches]
+    assert sum(events) == len(records) and sum(batch[0].alerts for batch in batches) == BATCH_RECORDS
+    assert len(batches) >= 8 and max(events) <= BATCH_RECORDS + 1000  # a run is counted at once
