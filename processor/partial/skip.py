@@ -70,6 +70,7 @@ class Skipper:
         ]
         self._present = [_compile_column(field) for field in ("eventName", "eventSource")]
         self._classify_value = [selector.classifier(number) for number in range(len(everything))]
+        self._classify_strings = [selector.string_classifier(number) for number in range(len(self.fields))]
         self._memos: list[dict[Any, int]] = [{} for _ in everything]  # value -> class, per field
         # True for a field whose memo holds True/False, which equal 1/0 as keys: see _numbers_apart
         self._bools = [False for _ in everything]
@@ -148,7 +149,8 @@ class Skipper:
         positions = [position for position, known in enumerate(found) if known is None]
         missed = [values[position] for position in positions]
         if set(map(type, missed)) == {str}:  # the usual miss (a new source IP): classified in bulk
-            classes = list(map(classify, missed))
+            strings = self._classify_strings[number]
+            classes = strings(missed) if strings is not None else list(map(classify, missed))
             for position, class_id in zip(positions, classes, strict=True):
                 found[position] = class_id
             if len(memo) + len(missed) > _MEMO_LIMIT:
@@ -159,9 +161,10 @@ class Skipper:
             found[position] = self._class(number, value, memo, classify)
 
     def _class(self, number: int, value: Any, memo: dict[Any, int], classify: Callable[[Any], int]) -> int:
-        """The class of one value read from a struct; -1 when the element is not an object."""
+        """The class of one value read from a struct; -1 when the element is not an object, or
+        the value is a container (a list or an object: not hashable, left to the usual evaluation)."""
         kind = value.__class__
-        if value is _OTHER:
+        if value is _OTHER or kind is list or isinstance(value, msgspec.Struct):
             return -1
         found = classify(MISSING if value is _UNSET else value)
         if kind is int or kind is float:  # not remembered: 1 and True are one key
@@ -179,9 +182,14 @@ class Skipper:
         for number in plan.later:
             value = self._readers[number](struct)
             memo = self._memos[number]
-            found = None if value.__class__ is int or value.__class__ is float else memo.get(value)
+            kind = value.__class__
+            found = (
+                memo.get(value) if kind is str or kind is bool or value is None or value is _UNSET else None
+            )
             if found is None:
                 found = self._class(number, value, memo, self._classify_value[number])
+                if found == -1:
+                    return False
             later.append(found)
         plan = self._selector.refine(key, tuple(later))
         return True if not plan.ignore and not plan.rules else plan

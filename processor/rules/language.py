@@ -53,7 +53,7 @@ from typing import Any, Final
 
 from processor.errors import RuleError
 from processor.rules import patterns
-from processor.rules.guards import Guard, find_guards
+from processor.rules.guards import Guard, find_guards, str_test
 from processor.rules.indexing import find_index
 from processor.rules.lookup import MISSING, KeyPath
 from processor.rules.runtime import SAFE_BUILTINS, SAFE_METHODS, accessors, guarded_replace, value_accessors
@@ -131,7 +131,10 @@ def compile_expression(text: str, *, setting: str) -> CompiledExpression:
     matches = _compile(tree.body, keys, setting)
     guards = tuple(
         Guard(
-            spec.key, _compile(spec.node, {spec.key}, setting, exactly_true=False, on_value=True), spec.whole
+            spec.key,
+            _compile(spec.node, {spec.key}, setting, exactly_true=False, on_value=True),
+            spec.whole,
+            str_test(spec.node, spec.key),
         )
         for spec in find_guards(tree.body)
     )

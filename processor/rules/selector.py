@@ -16,6 +16,8 @@ what depends only on values, so they are bounded and simply cleared when full.
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, Generic, NamedTuple, TypeVar
 
@@ -91,6 +93,11 @@ class Selector(Generic[T]):
     def classifier(self, number: int) -> Callable[[Any], int]:
         """`classify(value)` for field `number` (of `fields` + `later_fields`): not remembered."""
         return self._guards.classifier(number)
+
+    def string_classifier(self, number: int) -> Callable[[list[str]], list[int]] | None:
+        """`classify_all(strings)`: the classes of many string values of field `number` at once,
+        when every guard on it is a plain string test (guards.str_test); else None."""
+        return self._guards.string_classifier(number)
 
     def class_of_value(self, number: int, value: Any) -> int:
         """The class of guarded field `number` for any resolved value (bool, None, number...)."""
@@ -199,6 +206,30 @@ class _Guards:
     def classifier(self, number: int) -> Callable[[Any], int]:
         return self._classifiers[number]
 
+    def string_classifier(self, number: int) -> Callable[[list[str]], list[int]] | None:
+        guards = self._field_guards[number]
+        tests = [guard.on_strings for guard in guards]
+        if any(test is None for test in tests):
+            return None
+        vectors = [_string_vector(*test) for test in tests]  # type: ignore[misc]
+        by_results: dict[Any, int] = {}  # a guard's bool, or a tuple of them -> class id
+        classify = self._classifiers[number]
+
+        def classify_all(values: list[str]) -> list[int]:
+            results: Any = (
+                vectors[0](values) if len(vectors) == 1 else zip(*(v(values) for v in vectors), strict=True)
+            )
+            found = list(map(by_results.get, results))
+            if None in found:  # a combination of results not seen yet: classify one value with it
+                for position, class_id in enumerate(found):
+                    if class_id is None:
+                        found[position] = class_id = classify(values[position])
+                        results = tuple(bool(v(values[position : position + 1])[0]) for v in vectors)
+                        by_results[results[0] if len(vectors) == 1 else results] = class_id
+            return found  # type: ignore[return-value]
+
+        return classify_all
+
     def resolve(self, number: int, event: Any) -> Any:
         """Field `number`'s value in `event` (MISSING when absent)."""
         return self._paths[number](event)
@@ -300,6 +331,28 @@ class _Guards:
             else:
                 kept.append(position)
         return kept, tuple(sorted(later))
+
+
+def _string_vector(kind: str, literal: Any) -> Callable[[list[str]], Any]:
+    """`test(values)`: a guard's results (bools) for string values, each test one C call."""
+    if kind in ("startswith", "endswith"):
+        method = getattr(str, kind)
+        return lambda values: list(map(method, values, itertools.repeat(literal)))
+    if kind in ("eq", "ne"):
+        if type(literal) is not str:  # a string never equals a number, a bool or None
+            return lambda values: [kind == "ne"] * len(values)
+        compare = literal.__eq__ if kind == "eq" else literal.__ne__
+        return lambda values: list(map(compare, values))
+    if kind in ("contains", "not contains"):  # a substring: `literal in value`
+        if kind == "contains":
+            return lambda values: list(map(operator.contains, values, itertools.repeat(literal)))
+        return lambda values: list(
+            map(operator.not_, map(operator.contains, values, itertools.repeat(literal)))
+        )
+    contains = literal.__contains__  # "in" / "not in": a frozenset of the listed strings
+    if kind == "in":
+        return lambda values: list(map(contains, values))
+    return lambda values: list(map(operator.not_, map(contains, values)))
 
 
 def _up_to_list_keys(guards: tuple[Guard, ...]) -> tuple[Guard, ...]:

@@ -113,6 +113,9 @@ ROOT = orjson.dumps(eventbridge_envelope({"eventName": "CreateUser", "eventSourc
         b'{"eventName":"X","eventSource":"y","userIdentity":[{"type":"Root"}]}',
         b'{"eventName":"X","eventSource":"y","readOnly":false,"awsRegion":"ap-south-1","errorCode":12345678901234567890123}',
         ROOT,
+        # a container where a later guard reads a string (found by hypothesis: it must not raise)
+        b'{"eventName":"UpdateFunctionCode20150331v2","eventSource":"lambda.amazonaws.com","responseElements":{"functionName":[]}}',
+        b'{"eventName":"AssumeRole","eventSource":"sts.amazonaws.com","requestParameters":{"roleArn":{"a":1}}}',
         # a guard on a key through a list index (phase 1 must still decode what guards read)
         b'{"eventName":"X","eventSource":"y","resources":[{},{"ARN":"arn:aws:s3:::acme-x"}]}',
         # not for phase 1: malformed, or not a record, or another shape

@@ -188,6 +188,8 @@ def test_a_later_guard_rules_a_record_out_without_evaluating_it() -> None:
         }
         for n in range(200)
     ]
+    records[3]["requestParameters"]["roleArn"] = ["arn:aws:iam::1:role/Admin"]  # containers where a
+    records[4]["requestParameters"]["roleArn"] = {"arn": "x"}  # string is read: evaluated as usual
     body = _file_of(records)
     rules = _rules(config)
     plan = rules.plan(records[0])
@@ -196,7 +198,7 @@ def test_a_later_guard_rules_a_record_out_without_evaluating_it() -> None:
     reader = LogFileReader("x", phases=phases, skipper=Skipper(phases, None))
     found = list(reader.records([body]))
     # the last record of a file ends with "]", not with the next record: it is read on its own
-    assert reader.skipped_unmatched >= 198 and len(found) + reader.skipped_unmatched == 200
+    assert reader.skipped_unmatched >= 196 and len(found) + reader.skipped_unmatched == 200
     assert "arn:aws:iam::1:role/Admin" in [r.event["requestParameters"]["roleArn"] for r in found]
     assert outcome(body, [], config, two_phase=True) == outcome(body, [], config, two_phase=False)
 
