@@ -9,6 +9,7 @@ functions themselves give it, for every rule set we ship or test with.
 from __future__ import annotations
 
 import ast
+import functools
 
 import pytest
 from hypothesis import given, settings
@@ -42,6 +43,12 @@ CONFIGS = {
 }
 
 
+@functools.cache
+def _ruleset_of(config: str):
+    """Built once per configuration (the pack's 40 rules take a while to compile)."""
+    return _ruleset(CONFIGS[config])
+
+
 def _ruleset(config: dict[str, object]):
     options = {"rules": None, "ignore_rules": None, "events_to_track": "StopLogging,CreateUser", **config}
     return build_ruleset(separator=SEPARATOR, function_name=FUNCTION_NAME, **options)
@@ -60,7 +67,7 @@ def _literals(ruleset) -> list[str]:
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_bulk_string_classes_equal_one_at_a_time(config: str, data: st.DataObject) -> None:
-    ruleset = _ruleset(CONFIGS[config])
+    ruleset = _ruleset_of(config)
     selector = ruleset.selector
     literals = _literals(ruleset)
     text = st.one_of(st.sampled_from(literals), st.text(max_size=6))
