@@ -23,7 +23,7 @@ from typing import Any, Final
 from processor.rules import patterns
 from processor.rules.indexing import cannot_raise
 
-__all__ = ["Guard", "GuardSpec", "find_guards", "str_test", "PASS", "FAIL", "RAISES", "outcome"]
+__all__ = ["Guard", "GuardSpec", "find_guards", "str_test", "PASS", "FAIL", "RAISES"]
 
 MAX_GUARDS: Final[int] = 4  # per rule: later conjuncts rarely prune anything the first ones did not
 
@@ -77,17 +77,6 @@ def read_keys(node: ast.AST) -> set[str]:
         if key is not None:
             keys.add(key)
     return keys
-
-
-def outcome(guard: Guard, value: Any) -> int:
-    """PASS (evaluation goes on), FAIL (the rule cannot be True) or RAISES (keep the rule)."""
-    try:
-        result = guard.test(value)
-    except Exception:
-        return RAISES
-    if guard.whole:
-        return PASS if result is True else FAIL
-    return PASS if result else FAIL
 
 
 def str_test(node: ast.expr, key: str) -> tuple[str, Any] | None:

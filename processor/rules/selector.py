@@ -83,13 +83,6 @@ class Selector(Generic[T]):
             return self.refine(classes, later)
         return found
 
-    def class_of(self, number: int, value: Any) -> int:
-        """The class of guarded field `number` for a string value, or MISSING.
-
-        Not remembered here: the caller keeps its own memo."""
-        found = self._guards.memo(number).get(value)
-        return self._guards.classify(number, value) if found is None else found
-
     def classifier(self, number: int) -> Callable[[Any], int]:
         """`classify(value)` for field `number` (of `fields` + `later_fields`): not remembered."""
         return self._guards.classifier(number)
@@ -98,10 +91,6 @@ class Selector(Generic[T]):
         """`classify_all(strings)`: the classes of many string values of field `number` at once,
         when every guard on it is a plain string test (guards.str_test); else None."""
         return self._guards.string_classifier(number)
-
-    def class_of_value(self, number: int, value: Any) -> int:
-        """The class of guarded field `number` for any resolved value (bool, None, number...)."""
-        return self._guards.other(number, value)
 
     def plan_for(self, classes: tuple[int, ...]) -> Plan[T]:
         """The plan for the classes of `fields`, as `select` makes it before any refinement."""
@@ -233,13 +222,6 @@ class _Guards:
     def resolve(self, number: int, event: Any) -> Any:
         """Field `number`'s value in `event` (MISSING when absent)."""
         return self._paths[number](event)
-
-    def memo(self, number: int) -> dict[Any, int]:
-        return self._values[number]
-
-    def classify(self, number: int, value: Any) -> int:
-        """The class of a string value (or MISSING) of field `number`."""
-        return self._classify(number, value)
 
     def _slow_classes(self, event: Any) -> tuple[int, ...]:
         return tuple(self.other(number, self._paths[number](event)) for number in range(len(self.fields)))
