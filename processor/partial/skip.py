@@ -97,8 +97,10 @@ class Skipper:
     def split(self, structs: list[Any]) -> list[Any] | None:
         """Per element: True when no rule can match it, else its Plan (False: not known here).
 
-        None when the run needs the usual way.
+        None when the run needs the usual way (and always when no rule has a guard).
         """
+        if not self.enabled:
+            return None
         try:
             columns = [self._column(number, structs) for number in range(len(self.fields))]
             classes = [

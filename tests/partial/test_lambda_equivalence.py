@@ -199,3 +199,31 @@ def test_phase_one_takes_every_fixture_in_both_shapes(config: str) -> None:
             continue  # a member spelled with dots that a rule reads through: the full decode, by design
         for payload in (orjson.dumps(record), orjson.dumps(eventbridge_envelope(record))):
             assert payload_record(mode.phases, payload, "x") is not None, record.get("eventName")
+
+
+def test_rules_without_guards_decide_as_the_full_decode() -> None:
+    """No rule has a guard (a conjunct reading two fields), so nothing can be counted in bulk:
+    every record is evaluated, on its partial view, and nothing breaks."""
+    options = {
+        "rules": 'event["eventName"] + event["eventSource"] == "CreateUseriam.amazonaws.com"',
+        "ignore_rules": None,
+        "use_default_rules": False,
+        "events_to_track": None,
+        "function_name": FUNCTION_NAME,
+    }
+    event = kinesis_event(
+        [
+            orjson.dumps(
+                eventbridge_envelope({"eventName": "CreateUser", "eventSource": "iam.amazonaws.com"})
+            ),
+            b'{"eventName":"DeleteUser","eventSource":"iam.amazonaws.com"}',
+        ]
+    )
+    found = []
+    for environ in ({}, {"TRAILALERT_DECODE": "full"}):
+        rules = build_ruleset(**options)
+        assert not rules.selector.fields
+        batch = kinesis_decoder(decode_mode(rules, environ))(event)
+        result = evaluate(batch.records, rules, ROUTER).with_unmatched(batch.unmatched)
+        found.append(([a.record.event for a in result.alerts], result.records, result.unmatched))
+    assert found[0] == found[1] and len(found[0][0]) == 1
