@@ -48,7 +48,11 @@ class BatchCounts:
 
 def is_access_denied(event: Mapping[str, Any]) -> bool:
     """The reference module's access-denied test: AccessDenied* or *UnauthorizedOperation."""
-    code = event.get("errorCode")
+    return is_access_denied_code(event.get("errorCode"))
+
+
+def is_access_denied_code(code: Any) -> bool:
+    """`is_access_denied` of a record whose errorCode is `code` (anything, when it has none)."""
     return isinstance(code, str) and (
         code.startswith("AccessDenied") or code.endswith("UnauthorizedOperation")
     )

@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover - pybase64 is a dependency; the standard
 from processor.decode.kinesis import COUNTED, FastBatch
 from processor.decode.payload import decode_payload
 from processor.decode.shapes import CLOUDTRAIL, EVENTBRIDGE, is_cloudtrail_record
+from processor.deliver.metrics import is_access_denied_code
 from processor.partial.phases import Phases
 from processor.partial.records import PartialRecord
 from processor.partial.schema import attribute_name
@@ -70,23 +71,17 @@ def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, 
     at: list[int] = []
     structs: list[Any] = []
     shapes: list[str] = []
-    decode, detail_type_of, detail_of = phases.payload.decode, phases.detail_type, phases.detail
+    decode = phases.payload.decode
     for position, (data, _) in enumerate(payloads):
         if not data.startswith(b"{") or not (data.isascii() or utf8(data)):
             continue
         try:
-            decoded = decode(data)
+            found = _payload_shape(phases, decode(data))
         except _FAILED:
             continue
-        detail_type = getattr(decoded, detail_type_of)
-        if detail_type is None or detail_type is _UNSET:
-            shape, struct = CLOUDTRAIL, decoded
-        elif detail_type.__class__ is str and detail_type.endswith(_VIA_CLOUDTRAIL):
-            shape, struct = EVENTBRIDGE, getattr(decoded, detail_of)
-            if not isinstance(struct, msgspec.Struct):
-                continue
-        else:
+        if found is None or not isinstance(found[1], msgspec.Struct):  # not a record: the usual way
             continue
+        shape, struct = found
         at.append(position)
         structs.append(struct)
         shapes.append(shape)
@@ -98,7 +93,7 @@ def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, 
         if skip is True:
             results[position] = COUNTED
             unmatched += 1
-            denied += _access_denied(getattr(structs[number], _ERROR_CODE))
+            denied += is_access_denied_code(getattr(structs[number], _ERROR_CODE))
             continue
         view = phases.to_view(structs[number])
         if is_cloudtrail_record(view):
@@ -135,23 +130,25 @@ def _partial_record(
     return PartialRecord(record, item_id, 0, _SOURCES[shape], plan, _full, data)
 
 
-def _access_denied(code: Any) -> bool:
-    """metrics.is_access_denied of a record whose errorCode is `code` (UNSET when absent)."""
-    return code.__class__ is str and (
-        code.startswith("AccessDenied") or code.endswith("UnauthorizedOperation")
-    )
+def _payload_shape(phases: Phases, decoded: Any) -> tuple[str, Any] | None:
+    """(shape, the decoded record) as shapes.collect_json reads a payload: a bare record, or an
+    EventBridge envelope's detail; None for an EventBridge event that is not from CloudTrail."""
+    detail_type = getattr(decoded, phases.detail_type)
+    if detail_type is None or detail_type is _UNSET:
+        return CLOUDTRAIL, decoded
+    if detail_type.__class__ is str and detail_type.endswith(_VIA_CLOUDTRAIL):
+        return EVENTBRIDGE, getattr(decoded, phases.detail)
+    return None
 
 
 def _record_of(phases: Phases, decoded: Any) -> tuple[str, dict[str, Any] | None]:
     """What shapes.collect_json finds in a payload, when it finds a record without complaint."""
-    detail_type = getattr(decoded, phases.detail_type)
-    if detail_type is not None and detail_type is not msgspec.UNSET:
-        if not (isinstance(detail_type, str) and detail_type.endswith(_VIA_CLOUDTRAIL)):
-            return EVENTBRIDGE, None
-        detail = phases.to_view(getattr(decoded, phases.detail))
-        return EVENTBRIDGE, detail if is_cloudtrail_record(detail) else None
-    view = phases.to_view(decoded)
-    return CLOUDTRAIL, view if is_cloudtrail_record(view) else None
+    found = _payload_shape(phases, decoded)
+    if found is None:
+        return EVENTBRIDGE, None
+    shape, record = found
+    view = phases.to_view(record)
+    return shape, view if is_cloudtrail_record(view) else None
 
 
 def _full(data: bytes) -> dict[str, Any]:

@@ -237,22 +237,24 @@ def _compile_column(field: str) -> Callable[[list[Any]], list[Any]]:
     list index after their first segment, and a dotted spelling is refused by the schema). Only
     an element that is not an object raises AttributeError.
     """
-    names = [attribute_name(segment) for segment in field.split(".")]
-    read = f"s.{names[0]}"
-    for name in names[1:]:
-        read = f"getattr({read}, {name!r}, UNSET)"
-    source = f"def column(structs):\n    return [{read} for s in structs]\n"
-    namespace: dict[str, Any] = {"UNSET": _UNSET}
-    exec(compile(source, "<column>", "exec"), namespace)  # noqa: S102 - our own code
-    return namespace["column"]
+    return _compile(f"def column(structs):\n    return [{_read(field)} for s in structs]\n", "column")
 
 
 def _compile_reader(field: str) -> Callable[[Any], Any]:
-    """`read(struct)`: the field's value in one struct, read as `_compile_column` reads it."""
+    """`read(s)`: the field's value in one struct, read as `_compile_column` reads it."""
+    return _compile(f"def read(s):\n    return {_read(field)}\n", "read")
+
+
+def _read(field: str) -> str:
+    """The expression reading `field` from a struct `s`: `getattr(s.m_a, "m_b", UNSET)`."""
     names = [attribute_name(segment) for segment in field.split(".")]
     read = f"s.{names[0]}"
     for name in names[1:]:
         read = f"getattr({read}, {name!r}, UNSET)"
+    return read
+
+
+def _compile(source: str, name: str) -> Callable[..., Any]:
     namespace: dict[str, Any] = {"UNSET": _UNSET}
-    exec(compile(f"def read(s):\n    return {read}\n", "<reader>", "exec"), namespace)  # noqa: S102 - our own code
-    return namespace["read"]
+    exec(compile(source, f"<{name}>", "exec"), namespace)  # noqa: S102 - our own code
+    return namespace[name]
