@@ -63,18 +63,29 @@ class Skipper:
         self.fields = selector.fields
         self.enabled = bool(self.fields)
         everything = (*selector.fields, *selector.later_fields)
-        self._columns = [_compile_column(field) for field in self.fields]
+        self._columns = [_Column(field) for field in self.fields]
         self._readers = [_compile_reader(field) for field in everything]  # one struct at a time
         self._paths = [
             tuple(attribute_name(segment) for segment in field.split(".")) for field in self.fields
         ]
-        self._present = [_compile_column(field) for field in ("eventName", "eventSource")]
+        # eventName/eventSource (a record has both): the guards' columns when they are guarded
+        self._present = [
+            self.fields.index(field) if field in self.fields else _Column(field)
+            for field in ("eventName", "eventSource")
+        ]
         self._classify_value = [selector.classifier(number) for number in range(len(everything))]
-        self._classify_strings = [selector.string_classifier(number) for number in range(len(self.fields))]
+        self._classify_strings = [selector.string_classifier(number) for number in range(len(everything))]
         self._memos: list[dict[Any, int]] = [{} for _ in everything]  # value -> class, per field
         # True for a field whose memo holds True/False, which equal 1/0 as keys: see _numbers_apart
         self._bools = [False for _ in everything]
-        self._plans: dict[tuple[int, ...], Any] = {}  # classes -> True (nothing to run) or the Plan
+        # A field whose values are mostly new (a source IP): its strings are classified directly,
+        # not looked up first (set when most of a run's values missed the memo; see _classes).
+        self._direct = [0 for _ in self.fields]  # runs left to classify directly
+        self._few_tests = [
+            selector.string_tests(number) <= _DIRECT_TESTS for number in range(len(self.fields))
+        ]
+        self._plans: dict[tuple[int, ...], Any] = {}  # classes -> True, the Plan, or _Pending
+        self._later_readers: dict[tuple[int, ...], Callable[[Any], Any]] = {}  # see _later_reader
         self._time = attribute_name("eventTime")
         # What `split` reads of a log file's records, and nothing else: the guarded fields,
         # eventName/eventSource (a record) and eventTime (the window). Most records are only
@@ -103,32 +114,29 @@ class Skipper:
             return None
         try:
             columns = [self._column(number, structs) for number in range(len(self.fields))]
-            classes = [
-                list(map(memo.get, values)) for memo, values in zip(self._memos, columns, strict=False)
-            ]
-            for number, found in enumerate(classes):
-                if self._bools[number]:
-                    _numbers_apart(columns[number], found)
-                if None in found:
-                    self._classify(number, columns[number], found)
+            classes = [self._classes(number, values) for number, values in enumerate(columns)]
             keys = list(zip(*classes, strict=True))
             skips = list(map(self._plans.get, keys))
-            absent = [_UNSET in column(structs) for column in self._present]
+            absent = [
+                _UNSET in (columns[present] if present.__class__ is int else present(structs))
+                for present in self._present
+            ]
         except (AttributeError, TypeError):  # an unusual shape, or a value that is not hashable
             return None
         if None in skips:
             for position, skip in enumerate(skips):
                 if skip is None:
                     skips[position] = self._decide(keys[position])
-        for position, skip in enumerate(skips):
-            if skip.__class__ is not bool and skip.later:
-                skips[position] = self._refine(structs[position], keys[position], skip)
+        pending = [position for position, skip in enumerate(skips) if skip.__class__ is _Pending]
+        if pending:
+            self._refine_all(structs, skips, pending)
         if True in absent:
-            for column in self._present:
-                for position, value in enumerate(column(structs)):
+            for present in self._present:
+                values = columns[present] if present.__class__ is int else present(structs)
+                for position, value in enumerate(values):
                     if value is _UNSET:
                         skips[position] = False
-        return skips  # type: ignore[return-value]
+        return skips
 
     def _column(self, number: int, structs: list[Any]) -> list[Any]:
         try:
@@ -136,6 +144,24 @@ class Skipper:
         except AttributeError:  # some element is not a JSON object
             path = self._paths[number]
             return [_walk(struct, path) for struct in structs]
+
+    def _classes(self, number: int, values: list[Any]) -> list[Any]:
+        """The class of each value of guarded field `number` (-1: left to the usual evaluation)."""
+        memo = self._memos[number]
+        if self._direct[number]:
+            kinds = set(map(type, values))
+            if kinds == _STR:
+                self._direct[number] -= 1
+                return self._classify_strings[number](values)  # type: ignore[misc]
+            if kinds <= _STR_OR_EMPTY:  # strings, and the field absent or null in a few records
+                self._direct[number] -= 1
+                return self._strings_with_holes(number, values, memo)
+        found = list(map(memo.get, values))
+        if self._bools[number]:
+            _numbers_apart(values, found)
+        if None in found:
+            self._classify(number, values, found)
+        return found
 
     def outside(self, struct: Any) -> bool | None:
         """True when the element is outside the window; None when it cannot be told from here."""
@@ -146,12 +172,37 @@ class Skipper:
             return None
         return not self._in_window(when)
 
+    def _strings_with_holes(self, number: int, values: list[Any], memo: dict[Any, int]) -> list[Any]:
+        """Direct classes of a column of strings with a few absent or null values among them."""
+        holes = []
+        for empty in (_UNSET, None):
+            at = -1
+            try:
+                while True:
+                    at = values.index(empty, at + 1)
+                    holes.append(at)
+            except ValueError:
+                pass
+        filled = values.copy()
+        for at in holes:
+            filled[at] = ""
+        found = self._classify_strings[number](filled)  # type: ignore[misc]
+        for at in holes:
+            value = values[at]
+            known = memo.get(value)
+            found[at] = (
+                known if known is not None else self._class(number, value, memo, self._classify_value[number])
+            )
+        return found
+
     def _classify(self, number: int, values: list[Any], found: list[Any]) -> None:
         memo, classify = self._memos[number], self._classify_value[number]
         positions = [position for position, known in enumerate(found) if known is None]
         missed = [values[position] for position in positions]
-        if set(map(type, missed)) == {str}:  # the usual miss (a new source IP): classified in bulk
+        if set(map(type, missed)) == _STR:  # the usual miss (a new source IP): classified in bulk
             strings = self._classify_strings[number]
+            if strings is not None and number < len(self._direct) and 2 * len(missed) > len(values):
+                self._direct[number] = _DIRECT_RUNS if self._few_tests[number] else 0
             classes = strings(missed) if strings is not None else list(map(classify, missed))
             for position, class_id in zip(positions, classes, strict=True):
                 found[position] = class_id
@@ -178,10 +229,24 @@ class Skipper:
         memo[value] = found
         return found
 
-    def _refine(self, struct: Any, key: tuple[int, ...], plan: Any) -> Any:
-        """True or the final Plan, once the later fields `plan` names are read from `struct`."""
+    def _refine_all(self, structs: list[Any], skips: list[Any], pending: list[int]) -> None:
+        """Replace each pending plan by True or the final Plan, once its later fields are read.
+
+        A pending plan carries a generated function reading just its later fields from a struct
+        and looking their classes up (None on any miss), and remembers what those classes refine
+        to: most elements cost one call and one lookup; the others take `_refine`.
+        """
+        for position in pending:
+            waiting = skips[position]
+            found = waiting.results.get(waiting.classes(structs[position]))
+            if found is None:
+                found = self._refine(structs[position], waiting)
+            skips[position] = found
+
+    def _refine(self, struct: Any, waiting: _Pending) -> Any:
+        """True, the final Plan, or False (a later value left to the usual evaluation)."""
         later = []
-        for number in plan.later:
+        for number in waiting.plan.later:
             value = self._readers[number](struct)
             memo = self._memos[number]
             kind = value.__class__
@@ -193,17 +258,46 @@ class Skipper:
                 if found == -1:
                     return False
             later.append(found)
-        plan = self._selector.refine(key, tuple(later))
-        return True if not plan.ignore and not plan.rules else plan
+        classes = tuple(later)
+        plan = self._selector.refine(waiting.key, classes)
+        result = True if not plan.ignore and not plan.rules else plan
+        if len(waiting.results) >= _MEMO_LIMIT:
+            waiting.results.clear()
+        waiting.results[classes] = result
+        return result
 
     def _decide(self, classes: tuple[int, ...]) -> Any:
         if -1 in classes:
             return False
         plan = self._selector.plan_for(classes)
-        found = True if not plan.ignore and not plan.rules and not plan.later else plan
+        if plan.later:
+            found: Any = _Pending(plan, classes, self._later_reader(plan.later))
+        else:
+            found = True if not plan.ignore and not plan.rules else plan
         if len(self._plans) >= _MEMO_LIMIT:
             self._plans.clear()
         self._plans[classes] = found
+        return found
+
+    def _later_reader(self, numbers: tuple[int, ...]) -> Callable[[Any], tuple[Any, ...] | None]:
+        """`classes(struct)`: the remembered classes of the later fields `numbers` (None in them
+        for a value not remembered; None for a value that is not a string, a bool or null)."""
+        found = self._later_readers.get(numbers)
+        if found is None:
+            namespace: dict[str, Any] = {"UNSET": _UNSET}
+            lines = ["def classes(s):"]
+            for number in numbers:
+                namespace[f"memo{number}"] = self._memos[number]
+                lines += [
+                    f"    v = {_read((*self.fields, *self._selector.later_fields)[number])}",
+                    "    k = v.__class__",
+                    "    if not (k is str or k is bool or v is None or v is UNSET):",
+                    "        return None",
+                    f"    c{number} = memo{number}.get(v)",
+                ]
+            lines.append("    return (" + "".join(f"c{number}, " for number in numbers) + ")")
+            exec(compile("\n".join(lines), "<later classes>", "exec"), namespace)  # noqa: S102 - our own code
+            found = self._later_readers[numbers] = namespace["classes"]
         return found
 
 
@@ -217,6 +311,27 @@ def _numbers_apart(values: list[Any], found: list[Any]) -> None:
 
 
 _OTHER: Final = object()  # an element that is not a JSON object: left to the usual evaluation
+_STR: Final = {str}
+_STR_OR_EMPTY: Final = {str, type(_UNSET), type(None)}
+_SLOW_RUNS: Final[int] = 16
+# A field whose values mostly miss its memo is classified directly for this many runs, then
+# looked up again (its values may have become repetitive); only with a few tests on it (each is
+# one pass over the column).
+_DIRECT_RUNS: Final[int] = 16
+_DIRECT_TESTS: Final[int] = 4
+
+
+class _Pending:
+    """A plan that later fields still refine (Plan.later), as `_plans` remembers it: the classes
+    of the first fields (`key`), how to read the later ones' classes, and what they refined to."""
+
+    __slots__ = ("plan", "key", "classes", "results")
+
+    def __init__(self, plan: Any, key: tuple[int, ...], classes: Callable[[Any], Any]) -> None:
+        self.plan = plan
+        self.key = key
+        self.classes = classes
+        self.results: dict[Any, Any] = {}  # later classes -> True or the final Plan
 
 
 def _walk(struct: Any, path: tuple[str, ...]) -> Any:
@@ -229,19 +344,45 @@ def _walk(struct: Any, path: tuple[str, ...]) -> Any:
     return value
 
 
-def _compile_column(field: str) -> Callable[[list[Any]], list[Any]]:
+class _Column:
     """`column(structs)`: the field's value in each struct, read member by member.
 
     Past the first member, a value that is not an object (null, a string, a list) or is absent
     holds no member: the field is absent there, as in the flattened record (guard fields have no
     list index after their first segment, and a dotted spelling is refused by the schema). Only
     an element that is not an object raises AttributeError.
+
+    Where every struct holds every member on the way (the usual case), plain attribute reads
+    do it (the interpreter specialises them; `getattr` with a default is a call per value);
+    otherwise a second comprehension walks it with defaults, and is used directly for the next
+    runs, since a field that is often absent would fail the fast way every time.
     """
-    return _compile(f"def column(structs):\n    return [{_read(field)} for s in structs]\n", "column")
+
+    __slots__ = ("_fast", "_slow", "_misses")
+
+    def __init__(self, field: str) -> None:
+        names = [attribute_name(segment) for segment in field.split(".")]
+        self._fast = _compile(
+            f"def column(structs):\n    return [s.{'.'.join(names)} for s in structs]\n", "column"
+        )
+        self._slow = _compile(
+            f"def column(structs):\n    return [{_read(field)} for s in structs]\n", "column"
+        )
+        self._misses = 0  # runs to read the slow way before trying the fast way again
+
+    def __call__(self, structs: list[Any]) -> list[Any]:
+        if self._misses:
+            self._misses -= 1
+            return self._slow(structs)
+        try:
+            return self._fast(structs)
+        except AttributeError:
+            self._misses = _SLOW_RUNS
+            return self._slow(structs)
 
 
 def _compile_reader(field: str) -> Callable[[Any], Any]:
-    """`read(s)`: the field's value in one struct, read as `_compile_column` reads it."""
+    """`read(s)`: the field's value in one struct, read as `_Column` reads it."""
     return _compile(f"def read(s):\n    return {_read(field)}\n", "read")
 
 

@@ -92,6 +92,10 @@ class Selector(Generic[T]):
         when every guard on it is a plain string test (guards.str_test); else None."""
         return self._guards.string_classifier(number)
 
+    def string_tests(self, number: int) -> int:
+        """How many guards test field `number` (each is one pass of `string_classifier`)."""
+        return len(self._guards.field_guards(number))
+
     def plan_for(self, classes: tuple[int, ...]) -> Plan[T]:
         """The plan for the classes of `fields`, as `select` makes it before any refinement."""
         found = self._selected.get(classes)
@@ -194,6 +198,9 @@ class _Guards:
 
     def classifier(self, number: int) -> Callable[[Any], int]:
         return self._classifiers[number]
+
+    def field_guards(self, number: int) -> list[Guard]:
+        return self._field_guards[number]
 
     def string_classifier(self, number: int) -> Callable[[list[str]], list[int]] | None:
         guards = self._field_guards[number]
@@ -316,25 +323,20 @@ class _Guards:
 
 
 def _string_vector(kind: str, literal: Any) -> Callable[[list[str]], Any]:
-    """`test(values)`: a guard's results (bools) for string values, each test one C call."""
+    """`test(values)`: one result per string value that tells a guard's outcomes apart, each one
+    C call. A negated test ("ne", "not in", "not contains") gives the results of the plain one:
+    the classes are learned from the results (`string_classifier`), so the polarity is in them.
+    """
     if kind in ("startswith", "endswith"):
         method = getattr(str, kind)
         return lambda values: list(map(method, values, itertools.repeat(literal)))
     if kind in ("eq", "ne"):
         if type(literal) is not str:  # a string never equals a number, a bool or None
-            return lambda values: [kind == "ne"] * len(values)
-        compare = literal.__eq__ if kind == "eq" else literal.__ne__
-        return lambda values: list(map(compare, values))
+            return lambda values: [False] * len(values)
+        return lambda values: list(map(literal.__eq__, values))
     if kind in ("contains", "not contains"):  # a substring: `literal in value`
-        if kind == "contains":
-            return lambda values: list(map(operator.contains, values, itertools.repeat(literal)))
-        return lambda values: list(
-            map(operator.not_, map(operator.contains, values, itertools.repeat(literal)))
-        )
-    contains = literal.__contains__  # "in" / "not in": a frozenset of the listed strings
-    if kind == "in":
-        return lambda values: list(map(contains, values))
-    return lambda values: list(map(operator.not_, map(contains, values)))
+        return lambda values: list(map(operator.contains, values, itertools.repeat(literal)))
+    return lambda values: list(map(literal.__contains__, values))  # "in" / "not in": a frozenset
 
 
 def _up_to_list_keys(guards: tuple[Guard, ...]) -> tuple[Guard, ...]:

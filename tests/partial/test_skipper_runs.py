@@ -1,0 +1,98 @@
+"""The Skipper's bulk paths decide each element as the rule set's own selector decides the record.
+
+Over many runs, so the paths that only start after a few runs are taken too: a field whose values
+are mostly new (a source IP, an ARN) is classified directly rather than looked up, also when it
+is absent or null in some records; a column whose member is missing in some structs is read the
+slow way for a while; pending plans refine with remembered later classes.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import orjson
+import pytest
+
+from processor.partial.mode import decode_mode
+from processor.partial.skip import Skipper
+from processor.rules import build_ruleset
+
+SEPARATOR = "\x1f"
+RULES = SEPARATOR.join(
+    [
+        'event.get("sourceIPAddress", "").startswith("185.220.")',
+        'event.get("userIdentity.arn", "").endswith(":user/break-glass")',
+        'event["eventName"] == "AssumeRole" and event.get("requestParameters.roleArn", "").endswith("/Admin")',
+        'event["eventName"] == "PutThing" and event.get("readOnly") is False',
+    ]
+)
+IGNORE = (
+    'event.get("userIdentity.arn", "x").endswith(":assumed-role/noisy") and event["eventName"] == "GetThing"'
+)
+
+
+def _record(rng: random.Random) -> dict[str, Any]:
+    ip = rng.choice(["185.220.", "10.0.", "192.168."]) + f"{rng.randrange(256)}.{rng.randrange(256)}"
+    arn = rng.choice(
+        [
+            f"arn:aws:iam::1:user/u{rng.randrange(10**6)}",
+            "arn:aws:iam::1:user/break-glass",
+            "arn:aws:sts::1:assumed-role/noisy",
+            f"arn:aws:sts::1:assumed-role/r{rng.randrange(10**6)}",
+        ]
+    )
+    identity: Any = {"type": "IAMUser", "arn": arn}
+    roll = rng.random()
+    if roll < 0.15:
+        del identity["arn"]  # absent: a hole in a column of strings
+    elif roll < 0.2:
+        identity["arn"] = None
+    elif roll < 0.23:
+        identity = "not an object"  # the member below it is absent
+    elif roll < 0.25:
+        identity = None
+    record: dict[str, Any] = {
+        "eventVersion": "1.09",
+        "eventName": rng.choice(["AssumeRole", "GetThing", "PutThing", "ListThings"]),
+        "eventSource": "x.amazonaws.com",
+        "sourceIPAddress": ip if rng.random() > 0.05 else None,
+        "userIdentity": identity,
+    }
+    if rng.random() < 0.02:
+        del record["userIdentity"]
+    if record["eventName"] == "AssumeRole":
+        role = rng.choice(["Admin", f"app-{rng.randrange(10**6)}"])
+        record["requestParameters"] = {"roleArn": f"arn:aws:iam::1:role/{role}"}
+        if rng.random() < 0.05:
+            record["requestParameters"] = None
+    record["readOnly"] = rng.choice([True, False, 0, 1, None, "false"])
+    return record
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_each_element_is_decided_as_the_selector_decides_its_record(seed: int) -> None:
+    rules = build_ruleset(
+        rules=RULES, ignore_rules=IGNORE, separator=SEPARATOR, events_to_track=None, function_name="fn"
+    )
+    phases = decode_mode(rules, {}).phases
+    assert phases is not None
+    skipper = Skipper(phases, None)
+    rng = random.Random(seed)
+    decided = direct = 0
+    for _ in range(60):  # runs: the direct path starts once a run mostly missed the memo
+        records = [_record(rng) for _ in range(rng.randrange(20, 80))]
+        structs = skipper.skim_run.decode(b"[" + b",".join(map(orjson.dumps, records)) + b"]")
+        skips = skipper.split(structs)
+        assert skips is not None
+        direct += any(skipper._direct)
+        for record, skip in zip(records, skips, strict=True):
+            plan = rules.plan(record)
+            if skip is False:  # left to the usual evaluation: allowed, but must be rare
+                continue
+            decided += 1
+            nothing = not plan.ignore and not plan.rules
+            assert (skip is True) == nothing, record
+            if skip is not True:
+                assert (skip.ignore, skip.rules) == (plan.ignore, plan.rules), record
+    assert direct >= 30 and decided >= 0.9 * 60 * 20
