@@ -99,7 +99,7 @@ class ObjectEvaluator:
         reader = LogFileReader(url, phases=self._phases, skipper=self._skipper)
         records = reader.records(chunks)
         reported = 0
-        skipped = [0, 0]  # what the reader counted instead of returning, up to the last batch
+        skipped = [0, 0, 0]  # what the reader counted instead of returning, up to the last batch
         try:
             while (batch := _next_batch(records, reader)) or _counted(reader, skipped):
                 result = self._evaluate(url, batch)
@@ -142,13 +142,15 @@ class ObjectEvaluator:
 
     @staticmethod
     def _add_skipped(counts: Counts, reader: LogFileReader, skipped: list[int]) -> None:
-        """Records the reader counted instead of returning (no rule can match them) since the last batch."""
-        unmatched, outside = reader.skipped_unmatched, reader.skipped_outside
-        new_unmatched, new_outside = unmatched - skipped[0], outside - skipped[1]
-        counts.events += new_unmatched + new_outside
+        """Records the reader counted instead of returning (no rule can match them, or an ignore
+        rule is known to) since the last batch."""
+        now = [reader.skipped_unmatched, reader.skipped_outside, reader.skipped_ignored]
+        new_unmatched, new_outside, new_ignored = (n - before for n, before in zip(now, skipped, strict=True))
+        counts.events += new_unmatched + new_outside + new_ignored
         counts.unmatched += new_unmatched
         counts.outside_window += new_outside
-        skipped[:] = [unmatched, outside]
+        counts.ignored += new_ignored
+        skipped[:] = now
 
     def _final(
         self, url: str, reader: LogFileReader, reported: int, skipped: list[int], *, error: str | None
@@ -169,18 +171,18 @@ def _next_batch(records: Iterator[Record], reader: LogFileReader) -> list[Record
     """
     if not reader.counts_in_bulk:
         return list(islice(records, BATCH_RECORDS))
-    start = reader.skipped_unmatched + reader.skipped_outside
+    start = reader.skipped
     batch: list[Record] = []
     for record in records:
         batch.append(record)
-        if len(batch) + reader.skipped_unmatched + reader.skipped_outside - start >= BATCH_RECORDS:
+        if len(batch) + reader.skipped - start >= BATCH_RECORDS:
             break
     return batch
 
 
 def _counted(reader: LogFileReader, skipped: list[int]) -> bool:
     """True when the reader counted records since the last batch (they make a batch of their own)."""
-    return reader.skipped_unmatched + reader.skipped_outside > skipped[0] + skipped[1]
+    return reader.skipped > sum(skipped)
 
 
 def _time_filter(in_window: EventFilter) -> Callable[[str], bool] | None:

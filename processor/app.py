@@ -242,7 +242,9 @@ class App:
         """Decode and match the whole batch first, then deliver; return the partial batch response."""
         batch = self._decode(event)
         self.error_reporter.report_undecodable(batch.failures, "kinesis", remaining_seconds)
-        evaluation = evaluate(batch.records, self.rules, self.router).with_unmatched(batch.unmatched)
+        evaluation = evaluate(batch.records, self.rules, self.router).with_counted(
+            batch.unmatched, batch.ignored
+        )
         self.error_reporter.report(evaluation.rule_failures, "kinesis", remaining_seconds)
         stats = DeliveryStats()
         outcomes = self.dispatcher.deliver(evaluation.alerts, remaining_seconds, stats=stats)
@@ -250,12 +252,11 @@ class App:
         self._log_batch(evaluation, outcomes, len(batch.failures), batch.skipped)
         counts = BatchCounts(
             records_in=len(batch.sequence_numbers),
-            decoded=len(batch.records) + batch.unmatched,
+            decoded=len(batch.records) + batch.unmatched + batch.ignored,
             undecodable=len(batch.failures),
             ignored=evaluation.ignored,
             rule_errors=len(evaluation.rule_failures),
-            access_denied=sum(is_access_denied(r.event) for r in batch.records)
-            + batch.unmatched_access_denied,
+            access_denied=sum(is_access_denied(r.event) for r in batch.records) + batch.counted_access_denied,
             alerts_per_rule=dict(evaluation.alerts_per_rule),
         )
         self.emit_metrics(

@@ -396,10 +396,17 @@ class LogFileReader:
         self.failures: list[DecodeFailure] = []
         self.bytes_read = 0
         self._index = 0
-        # With a skipper (processor.partial.skip): records no rule can match are not returned but
-        # counted here, as unmatched (in the window) or outside the window.
+        # With a skipper (processor.partial.skip): records no rule can match, or that an ignore
+        # rule is known to match, are not returned but counted here: as unmatched or ignored (in
+        # the window), or outside the window.
         self.skipped_unmatched = 0
+        self.skipped_ignored = 0
         self.skipped_outside = 0
+
+    @property
+    def skipped(self) -> int:
+        """Records counted instead of returned so far (unmatched, ignored or outside the window)."""
+        return self.skipped_unmatched + self.skipped_ignored + self.skipped_outside
 
     def records(self, chunks: Iterable[bytes]) -> Iterator[Record]:
         parser = RecordsParser(self._phases, self._skipper)
@@ -436,7 +443,8 @@ class LogFileReader:
             elif type(event) is self._skipped:
                 self._index += event.count - 1
                 self.skipped_outside += event.outside
-                self.skipped_unmatched += event.count - event.outside
+                self.skipped_ignored += event.ignored
+                self.skipped_unmatched += event.count - event.outside - event.ignored
             elif is_cloudtrail_record(event):
                 yield Record(event=event, item_id=self.item_id, index=index, source=self.source)
             elif isinstance(event, InvalidElement):

@@ -32,12 +32,18 @@ class Evaluation:
     unrouted: tuple[Record, ...] = ()
     alerts_per_rule: Counter[str] = field(default_factory=Counter)
 
-    def with_unmatched(self, count: int) -> Evaluation:
-        """This evaluation plus `count` records counted as unmatched without being evaluated
-        (two-phase decoding counts records no rule can match; see processor.partial.skip)."""
-        if not count:
+    def with_counted(self, unmatched: int, ignored: int = 0) -> Evaluation:
+        """This evaluation plus records counted without being evaluated: two-phase decoding counts
+        the records no rule can match as unmatched, and those an ignore rule is known to match as
+        ignored (see processor.partial.skip)."""
+        if not unmatched and not ignored:
             return self
-        return replace(self, records=self.records + count, unmatched=self.unmatched + count)
+        return replace(
+            self,
+            records=self.records + unmatched + ignored,
+            unmatched=self.unmatched + unmatched,
+            ignored=self.ignored + ignored,
+        )
 
 
 def build_alert(record: Record, rule: RuleRef, router: Router) -> Alert:

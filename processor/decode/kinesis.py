@@ -26,10 +26,12 @@ class KinesisBatch:
     failures: tuple[DecodeFailure, ...]
     skipped: int
     sequence_numbers: tuple[str, ...]
-    # Two-phase decoding counts the records no rule can match instead of returning them (see
-    # processor.partial.kinesis): how many, and how many of those are access-denied errors.
+    # Two-phase decoding counts the records no rule can match, and those an ignore rule is known
+    # to match, instead of returning them (see processor.partial.kinesis): how many of each, and
+    # how many of all those are access-denied errors.
     unmatched: int = 0
-    unmatched_access_denied: int = 0
+    ignored: int = 0
+    counted_access_denied: int = 0
 
 
 # "eventbridge" -> "kinesis:eventbridge": the shapes are a handful, so each string is built once.
@@ -44,14 +46,15 @@ class FastBatch:
     """What a two-phase decoder made of a batch's payloads (see processor.partial.kinesis).
 
     `results[i]` is the i-th payload's one record (matched on a partial view), COUNTED when it
-    was counted as unmatched instead, or None to decode the payload as usual.
+    was counted as unmatched or ignored instead, or None to decode the payload as usual.
     """
 
-    __slots__ = ("results", "unmatched", "access_denied")
+    __slots__ = ("results", "unmatched", "ignored", "access_denied")
 
-    def __init__(self, results: list[Any], unmatched: int, access_denied: int) -> None:
+    def __init__(self, results: list[Any], unmatched: int, access_denied: int, ignored: int = 0) -> None:
         self.results = results
         self.unmatched = unmatched
+        self.ignored = ignored
         self.access_denied = access_denied
 
 
@@ -126,7 +129,8 @@ def decode_kinesis_event(
         skipped,
         tuple(sequence_numbers),
         unmatched=found.unmatched if found is not None else 0,
-        unmatched_access_denied=found.access_denied if found is not None else 0,
+        ignored=found.ignored if found is not None else 0,
+        counted_access_denied=found.access_denied if found is not None else 0,
     )
 
 

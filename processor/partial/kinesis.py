@@ -26,7 +26,7 @@ from processor.deliver.metrics import is_access_denied_code
 from processor.partial.phases import Phases
 from processor.partial.records import PartialRecord
 from processor.partial.schema import attribute_name
-from processor.partial.skip import Skipper
+from processor.partial.skip import IGNORED, Skipper
 
 __all__ = ["b64decode", "payload_batch", "payload_record", "utf8"]
 
@@ -86,19 +86,22 @@ def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, 
         structs.append(struct)
         shapes.append(shape)
     skips = skipper.split(structs) if structs else None
-    unmatched = denied = 0
+    unmatched = ignored = denied = 0
     for number, position in enumerate(at):
         skip = skips[number] if skips is not None else False
         data, item_id = payloads[position]
-        if skip is True:
+        if skip is True or skip is IGNORED:
             results[position] = COUNTED
-            unmatched += 1
+            if skip is True:
+                unmatched += 1
+            else:
+                ignored += 1
             denied += is_access_denied_code(getattr(structs[number], _ERROR_CODE))
             continue
         view = phases.to_view(structs[number])
         if is_cloudtrail_record(view):
             results[position] = _partial_record(phases, shapes[number], view, data, item_id, skip or None)
-    return FastBatch(results, unmatched, denied)
+    return FastBatch(results, unmatched, denied, ignored)
 
 
 def payload_record(phases: Phases, data: bytes, item_id: str) -> PartialRecord | None:

@@ -22,7 +22,7 @@ from processor.errors import DecodeError
 from processor.partial.kinesis import utf8
 from processor.partial.phases import Phases
 from processor.partial.records import PartialRecord
-from processor.partial.skip import Skipped, Skipper
+from processor.partial.skip import IGNORED, Skipped, Skipper
 
 __all__ = ["PartialElement", "Run", "decode_run", "run_end", "to_record"]
 
@@ -114,21 +114,24 @@ def _with_skipped(
 ) -> list[PartialElement | Skipped]:
     out: list[PartialElement | Skipped] = []
     kept: list[int] = []
-    count = outside = 0
+    count = outside = ignored = 0
     for position, skip in enumerate(skips):
-        if skip is True:
+        if skip is True or skip is IGNORED:
             away = skipper.outside(structs[position])
             if away is not None:
                 count += 1
-                outside += away
+                if away:
+                    outside += 1
+                elif skip is IGNORED:
+                    ignored += 1
                 continue
         if count:
-            out.append(Skipped(count, outside))
-            count = outside = 0
+            out.append(Skipped(count, outside, ignored))
+            count = outside = ignored = 0
         kept.append(position)
         out.append(position)  # type: ignore[arg-type] - replaced below
     if count:
-        out.append(Skipped(count, outside))
+        out.append(Skipped(count, outside, ignored))
     if kept:  # skimmed views: to_record decodes phase 1's fields of these few from their bytes
         out = [
             item if type(item) is Skipped else PartialElement(None, run, item, _plan(skips[item]))  # type: ignore
@@ -138,8 +141,8 @@ def _with_skipped(
 
 
 def _plan(found: Any) -> Any:
-    """The Plan the Skipper found, or None (True, False: to be made from the view)."""
-    return None if found.__class__ is bool else found
+    """The Plan the Skipper found, or None (True, False, IGNORED: to be made from the view)."""
+    return None if found.__class__ is bool or found is IGNORED else found
 
 
 def to_record(phases: Phases, element: PartialElement, item_id: str, index: int, source: str) -> Any:

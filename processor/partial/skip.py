@@ -35,7 +35,7 @@ from processor.partial.phases import Phases
 from processor.partial.schema import attribute_name, record_type
 from processor.rules.lookup import MISSING
 
-__all__ = ["Skipped", "Skipper"]
+__all__ = ["IGNORED", "Skipped", "Skipper"]
 
 # Distinct values remembered per field (and class tuples remembered): there are about 25 fields
 # with the user rules of the bench, so 16,384 each held ~60 MB of strings once a big file filled
@@ -45,13 +45,15 @@ _UNSET: Final = msgspec.UNSET
 
 
 class Skipped:
-    """`count` consecutive elements no rule can match; `outside` of them are outside the window."""
+    """`count` consecutive elements no rule can match or an ignore rule is known to match:
+    `outside` of them are outside the window, `ignored` of the others are ignored."""
 
-    __slots__ = ("count", "outside")
+    __slots__ = ("count", "outside", "ignored")
 
-    def __init__(self, count: int, outside: int) -> None:
+    def __init__(self, count: int, outside: int, ignored: int = 0) -> None:
         self.count = count
         self.outside = outside
+        self.ignored = ignored
 
 
 class Skipper:
@@ -106,7 +108,8 @@ class Skipper:
         return self._skim_run
 
     def split(self, structs: list[Any]) -> list[Any] | None:
-        """Per element: True when no rule can match it, else its Plan (False: not known here).
+        """Per element: True when no rule can match it, IGNORED when an ignore rule is known to
+        match it (Plan.ignored), else its Plan (False: not known here).
 
         None when the run needs the usual way (and always when no rule has a guard).
         """
@@ -259,8 +262,7 @@ class Skipper:
                     return False
             later.append(found)
         classes = tuple(later)
-        plan = self._selector.refine(waiting.key, classes)
-        result = True if not plan.ignore and not plan.rules else plan
+        result = _outcome(self._selector.refine(waiting.key, classes))
         if len(waiting.results) >= _MEMO_LIMIT:
             waiting.results.clear()
         waiting.results[classes] = result
@@ -273,7 +275,7 @@ class Skipper:
         if plan.later:
             found: Any = _Pending(plan, classes, self._later_reader(plan.later))
         else:
-            found = True if not plan.ignore and not plan.rules else plan
+            found = _outcome(plan)
         if len(self._plans) >= _MEMO_LIMIT:
             self._plans.clear()
         self._plans[classes] = found
@@ -301,6 +303,13 @@ class Skipper:
         return found
 
 
+def _outcome(plan: Any) -> Any:
+    """What `split` says of an element with this final plan."""
+    if plan.ignored:
+        return IGNORED
+    return True if not plan.ignore and not plan.rules else plan
+
+
 def _numbers_apart(values: list[Any], found: list[Any]) -> None:
     """Forget what the memo found for numbers (1 and 1.0 find True's class): classify them anew."""
     kinds = set(map(type, values))
@@ -311,6 +320,7 @@ def _numbers_apart(values: list[Any], found: list[Any]) -> None:
 
 
 _OTHER: Final = object()  # an element that is not a JSON object: left to the usual evaluation
+IGNORED: Final = object()  # what `split` says of an element an ignore rule is known to match
 _STR: Final = {str}
 _STR_OR_EMPTY: Final = {str, type(_UNSET), type(None)}
 _SLOW_RUNS: Final[int] = 16

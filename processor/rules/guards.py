@@ -23,11 +23,13 @@ from typing import Any, Final
 from processor.rules import patterns
 from processor.rules.indexing import cannot_raise
 
-__all__ = ["Guard", "GuardSpec", "find_guards", "str_test", "PASS", "FAIL", "RAISES"]
+__all__ = ["Guard", "GuardSpec", "find_guards", "covers_rule", "str_test", "PASS", "FAIL", "RAISES", "TRUE"]
 
 MAX_GUARDS: Final[int] = 4  # per rule: later conjuncts rarely prune anything the first ones did not
 
-PASS, FAIL, RAISES = 0, 1, 2
+# A guard's outcome on a value: truthy (but not True), falsy, raises, or exactly True. TRUE is
+# kept apart from PASS so that a rule made only of guards is known to be True (selector.py).
+PASS, FAIL, RAISES, TRUE = 0, 1, 2, 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,15 @@ def find_guards(body: ast.expr) -> list[GuardSpec]:
         elif not cannot_raise(conjunct):
             break
     return found
+
+
+def covers_rule(body: ast.expr, guards: list[GuardSpec]) -> bool:
+    """True when the guards are every conjunct of the rule: then it is True exactly when each
+    guard passes and the last one is exactly True (`a and b` is b when a is truthy)."""
+    conjuncts = body.values if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And) else [body]
+    return len(guards) == len(conjuncts) and all(
+        guard.node is conjunct for guard, conjunct in zip(guards, conjuncts, strict=True)
+    )
 
 
 def read_keys(node: ast.AST) -> set[str]:

@@ -53,7 +53,7 @@ from typing import Any, Final
 
 from processor.errors import RuleError
 from processor.rules import patterns
-from processor.rules.guards import Guard, find_guards, str_test
+from processor.rules.guards import Guard, covers_rule, find_guards, str_test
 from processor.rules.indexing import find_index
 from processor.rules.lookup import MISSING, KeyPath
 from processor.rules.runtime import SAFE_BUILTINS, SAFE_METHODS, accessors, guarded_replace, value_accessors
@@ -116,6 +116,7 @@ class CompiledExpression:
     index: tuple[str, frozenset[str]] | None
     matches: Callable[[dict[str, Any]], bool] = field(repr=False)
     guards: tuple[Guard, ...] = field(default=(), repr=False)
+    covered: bool = False  # the guards are the whole rule (guards.covers_rule)
 
 
 def compile_expression(text: str, *, setting: str) -> CompiledExpression:
@@ -129,6 +130,7 @@ def compile_expression(text: str, *, setting: str) -> CompiledExpression:
     keys = _Checker(setting, text).check(tree.body)
     index = find_index(tree.body)
     matches = _compile(tree.body, keys, setting)
+    specs = find_guards(tree.body)
     guards = tuple(
         Guard(
             spec.key,
@@ -136,9 +138,16 @@ def compile_expression(text: str, *, setting: str) -> CompiledExpression:
             spec.whole,
             str_test(spec.node, spec.key),
         )
-        for spec in find_guards(tree.body)
+        for spec in specs
     )
-    return CompiledExpression(text=text, keys=frozenset(keys), index=index, matches=matches, guards=guards)
+    return CompiledExpression(
+        text=text,
+        keys=frozenset(keys),
+        index=index,
+        matches=matches,
+        guards=guards,
+        covered=covers_rule(tree.body, specs),
+    )
 
 
 def _parse(source: str, setting: str, text: str) -> ast.Expression:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from processor.rules.dispatch import _HasExpression
-from processor.rules.guards import FAIL, PASS, RAISES, Guard
+from processor.rules.guards import FAIL, PASS, RAISES, TRUE, Guard
 from processor.rules.lookup import MISSING, KeyPath, is_canonical_index
 
 _CACHE_LIMIT: Final[int] = 4096
@@ -47,7 +47,10 @@ class Selector(Generic[T]):
         self._ignore = tuple(ignore_rules)
         self._rules = tuple(rules)
         everything = (*self._ignore, *self._rules)
-        self._guards = _Guards([rule.expression.guards if use_guards else () for rule in everything])
+        self._guards = _Guards(
+            [rule.expression.guards if use_guards else () for rule in everything],
+            [bool(rule.expression.guards) and rule.expression.covered for rule in everything],
+        )
         self._selected: dict[tuple[int, ...], Plan[T]] = {}
         self._refined: dict[tuple[tuple[int, ...], tuple[int, ...]], Plan[T]] = {}
         self._all = Plan(self._ignore, self._rules, _keys(everything))
@@ -120,8 +123,11 @@ class Selector(Generic[T]):
         return found
 
     def _plan(self, known: dict[int, int]) -> Plan[T]:
-        kept, later = self._guards.survivors(known)
+        kept, later, true = self._guards.survivors(known)
         split = len(self._ignore)
+        if kept and kept[0] < split and kept[0] in true:  # the first ignore rule to run is True
+            ignore = (self._ignore[kept[0]],)
+            return Plan(ignore, (), _keys(ignore), (), ignored=True)
         ignore = tuple(self._ignore[p] for p in kept if p < split)
         rules = tuple(self._rules[p - split] for p in kept if p >= split)
         return Plan(ignore, rules, _keys((*ignore, *rules)), later)
@@ -131,12 +137,15 @@ class Plan(NamedTuple, Generic[T]):
     """What to run for one record, and every key those rules may read.
 
     `later` (field numbers): the plan is not final until those fields refine it (Selector.refine).
+    `ignored`: the record is known to be ignored, by `ignore[0]`, the only rule left (its guards are
+    the whole rule and all passed): it can be counted as ignored without being evaluated.
     """
 
     ignore: tuple[T, ...]
     rules: tuple[T, ...]
     keys: frozenset[str]
     later: tuple[int, ...] = ()
+    ignored: bool = False
 
 
 def _keys(rules: Iterable[_HasExpression]) -> frozenset[str]:
@@ -146,11 +155,14 @@ def _keys(rules: Iterable[_HasExpression]) -> frozenset[str]:
 class _Guards:
     """Per guarded field: value -> outcome class; per tuple of classes: the surviving positions."""
 
-    def __init__(self, per_rule: list[tuple[Guard, ...]]) -> None:
+    def __init__(self, per_rule: list[tuple[Guard, ...]], covers: list[bool]) -> None:
         # A guard on a key through a list index ("items.0.x") would have every record resolve it,
         # and a partial view could not hold it cheaply: guards stop there (the rule reads it).
-        per_rule = [_up_to_list_keys(guards) for guards in per_rule]
-        self.per_rule = self._per_rule = per_rule
+        cut = [_up_to_list_keys(guards) for guards in per_rule]
+        self._covered = [
+            c == whole and covered for c, whole, covered in zip(cut, per_rule, covers, strict=True)
+        ]
+        self.per_rule = self._per_rule = per_rule = cut
         first = {guards[0].key: True for guards in per_rule if guards}
         fields: dict[str, list[Guard]] = {key: [] for key in first}
         for guards in per_rule:
@@ -271,14 +283,14 @@ class _Guards:
         lines = ["def classify(value):"]
         for position, guard in enumerate(guards):
             namespace[f"test{position}"] = guard.test
-            passed = "result is True" if guard.whole else "result"
+            passed = FAIL if guard.whole else f"{PASS} if result else {FAIL}"  # a whole rule: True only
             lines += [
                 "    try:",
                 f"        result = test{position}(value)",
                 "    except Exception:",
                 f"        o{position} = {RAISES}",
                 "    else:",
-                f"        o{position} = {PASS} if {passed} else {FAIL}",
+                f"        o{position} = {TRUE} if result is True else {passed}",
             ]
         outcomes = "(" + "".join(f"o{position}, " for position in range(len(guards))) + ")"
         lines += [
@@ -294,9 +306,10 @@ class _Guards:
         self._class_outcomes[number].append(dict(zip(self._field_guards[number], outcomes, strict=True)))
         return found
 
-    def survivors(self, known: dict[int, int]) -> tuple[list[int], tuple[int, ...]]:
-        """Positions of the rules not ruled out (no guard fails after guards that all passed), and
-        the later fields whose guards are still to decide some of them.
+    def survivors(self, known: dict[int, int]) -> tuple[list[int], tuple[int, ...], set[int]]:
+        """Positions of the rules not ruled out (no guard fails after guards that all passed), the
+        later fields whose guards are still to decide some of them, and the positions of the rules
+        known to be True (guards that cover the whole rule, all passed, the last one exactly True).
 
         `known` maps field numbers to classes; a guard on a field not in it keeps its rule, and
         every later field that rule's guards read is returned."""
@@ -305,7 +318,9 @@ class _Guards:
             by_guard.update(self._class_outcomes[number][class_id])
         kept = []
         later: set[int] = set()
+        true: set[int] = set()
         for position, guards in enumerate(self._per_rule):
+            result = None
             for guard in guards:
                 result = by_guard.get(guard)
                 if result is None:
@@ -319,7 +334,9 @@ class _Guards:
                     break
             else:
                 kept.append(position)
-        return kept, tuple(sorted(later))
+                if result == TRUE and self._covered[position]:
+                    true.add(position)
+        return kept, tuple(sorted(later)), true
 
 
 def _string_vector(kind: str, literal: Any) -> Callable[[list[str]], Any]:

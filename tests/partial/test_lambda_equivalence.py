@@ -57,7 +57,7 @@ def outcome(event: dict[str, Any], config: dict[str, str], *, two_phase: bool) -
     mode = decode_mode(rules, {} if two_phase else {"TRAILALERT_DECODE": "full"})
     assert (mode.phases is not None) == two_phase, mode.reason
     batch = kinesis_decoder(mode)(event)
-    result = evaluate(batch.records, rules, ROUTER).with_unmatched(batch.unmatched)
+    result = evaluate(batch.records, rules, ROUTER).with_counted(batch.unmatched, batch.ignored)
     return {
         "alerts": [
             (a.record.item_id, a.record.index, a.record.source, a.rule.id, a.record.event)
@@ -69,9 +69,8 @@ def outcome(event: dict[str, Any], config: dict[str, str], *, two_phase: bool) -
         "decode_failures": list(batch.failures),
         "sequence_numbers": batch.sequence_numbers,
         # the metrics: records decoded, and access-denied errors among them
-        "decoded": len(batch.records) + batch.unmatched,
-        "access_denied": sum(is_access_denied(r.event) for r in batch.records)
-        + batch.unmatched_access_denied,
+        "decoded": len(batch.records) + batch.unmatched + batch.ignored,
+        "access_denied": sum(is_access_denied(r.event) for r in batch.records) + batch.counted_access_denied,
     }
 
 
@@ -224,6 +223,28 @@ def test_rules_without_guards_decide_as_the_full_decode() -> None:
         rules = build_ruleset(**options)
         assert not rules.selector.fields
         batch = kinesis_decoder(decode_mode(rules, environ))(event)
-        result = evaluate(batch.records, rules, ROUTER).with_unmatched(batch.unmatched)
+        result = evaluate(batch.records, rules, ROUTER).with_counted(batch.unmatched, batch.ignored)
         found.append(([a.record.event for a in result.alerts], result.records, result.unmatched))
     assert found[0] == found[1] and len(found[0][0]) == 1
+
+
+def test_records_an_ignore_rule_is_known_to_match_are_counted_as_ignored() -> None:
+    """`eventName == "Decrypt" and userIdentity.type == "AWSService"` is all guards: a record
+    passing both is ignored without being evaluated, and counted as the full decode counts it
+    (ignored, decoded, and access-denied errors among them, for the metrics)."""
+    config = CONFIGS["user rules"]
+    record = {
+        "eventName": "Decrypt",
+        "eventSource": "kms.amazonaws.com",
+        "userIdentity": {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"},
+        "errorCode": "AccessDenied",
+    }
+    payloads = [orjson.dumps(eventbridge_envelope(record)), orjson.dumps(record)] * 3
+    payloads.append(orjson.dumps({**record, "userIdentity": {"type": "IAMUser"}}))  # not ignored
+    event = kinesis_event(payloads)
+    mode = decode_mode(_rules(config), {})
+    batch = kinesis_decoder(mode)(event)
+    assert batch.ignored == 6 and batch.counted_access_denied >= 6 and len(batch.records) <= 1
+    two = outcome(event, config, two_phase=True)
+    assert two == outcome(event, config, two_phase=False)
+    assert two["counts"][1] == 6 and two["access_denied"] == 7

@@ -218,3 +218,29 @@ def test_a_batch_ends_after_as_many_records_read_as_it_may_hold() -> None:
     events = [batch[0].events for batch in batches]
     assert sum(events) == len(records) and sum(batch[0].alerts for batch in batches) == BATCH_RECORDS
     assert len(batches) >= 8 and max(events) <= BATCH_RECORDS + 1000  # a run is counted at once
+
+
+def test_records_an_ignore_rule_is_known_to_match_are_counted_as_ignored() -> None:
+    """An ignore rule made only of guards that all pass is True: such records are counted as
+    ignored without being evaluated (outside the window they count as outside, as before)."""
+    from processor.logfiles import LogFileReader
+    from processor.partial.skip import Skipper
+
+    config = CONFIGS["user rules"]
+    identity = {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}
+    records = [
+        {"eventName": "Decrypt", "eventSource": "kms.amazonaws.com", "userIdentity": identity}
+        for _ in range(300)
+    ]
+    for n in range(0, 300, 3):
+        records[n]["eventTime"] = "2024-03-11T09:00:00Z"  # before WINDOW's start
+    body = _file_of(records)
+    phases = decode_mode(_rules(config), {}).phases
+    reader = LogFileReader("x", phases=phases, skipper=Skipper(phases, None))
+    found = list(reader.records([body]))
+    # the last record of a file ends with "]", not with the next record: it is read on its own
+    assert reader.skipped_ignored >= 299 and len(found) + reader.skipped_ignored == 300
+    two = outcome(body, [], config, two_phase=True)
+    assert two == outcome(body, [], config, two_phase=False)
+    assert sum(batch[0].ignored for batch in two) == 200
+    assert sum(batch[0].outside_window for batch in two) == 100

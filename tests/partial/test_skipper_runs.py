@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from processor.partial.mode import decode_mode
-from processor.partial.skip import Skipper
+from processor.partial.skip import IGNORED, Skipper
 from processor.rules import build_ruleset
 
 SEPARATOR = "\x1f"
@@ -79,7 +79,7 @@ def test_each_element_is_decided_as_the_selector_decides_its_record(seed: int) -
     assert phases is not None
     skipper = Skipper(phases, None)
     rng = random.Random(seed)
-    decided = direct = 0
+    decided = direct = ignored = 0
     for _ in range(60):  # runs: the direct path starts once a run mostly missed the memo
         records = [_record(rng) for _ in range(rng.randrange(20, 80))]
         structs = skipper.skim_run.decode(b"[" + b",".join(map(orjson.dumps, records)) + b"]")
@@ -91,8 +91,40 @@ def test_each_element_is_decided_as_the_selector_decides_its_record(seed: int) -
             if skip is False:  # left to the usual evaluation: allowed, but must be rare
                 continue
             decided += 1
+            ignored += skip is IGNORED
+            assert (skip is IGNORED) == plan.ignored, record
+            if plan.ignored:  # the ignore rule is True for it: evaluating it says so too
+                assert rules.evaluate_planned(record, rules.plan(record)).ignored_by is not None
+                continue
             nothing = not plan.ignore and not plan.rules
             assert (skip is True) == nothing, record
             if skip is not True:
                 assert (skip.ignore, skip.rules) == (plan.ignore, plan.rules), record
-    assert direct >= 30 and decided >= 0.9 * 60 * 20
+    assert direct >= 30 and decided >= 0.9 * 60 * 20 and ignored >= 50
+
+
+@pytest.mark.parametrize(
+    ("ignore", "known", "true"),
+    [
+        ('event["eventName"] == "Decrypt" and event.get("userIdentity.type") == "AWSService"', True, True),
+        ('event["eventName"] == "Decrypt"', True, True),
+        # the last conjunct is truthy but not True: the rule is not True, so it does not ignore
+        ('event["eventName"] == "Decrypt" and event.get("userIdentity.type")', False, False),
+        # a conjunct reading two fields is no guard: the guards do not cover the rule
+        ('event["eventName"] == "Decrypt" and event["eventSource"] != event["eventName"]', False, True),
+        # nor is one through a list index
+        ('event["eventName"] == "Decrypt" and event.get("resources.0.ARN") is None', False, True),
+    ],
+)
+def test_an_ignore_rule_is_known_to_match_only_when_its_guards_are_the_whole_rule(
+    ignore: str, known: bool, true: bool
+) -> None:
+    rules = build_ruleset(rules=None, ignore_rules=ignore, events_to_track=None, function_name="fn")
+    record = {
+        "eventName": "Decrypt",
+        "eventSource": "kms.amazonaws.com",
+        "userIdentity": {"type": "AWSService"},
+    }
+    assert rules.plan(record).ignored is known
+    unguarded = rules.without_index()
+    assert (unguarded.evaluate(record).ignored_by is not None) is true
