@@ -89,7 +89,7 @@ def decode_run(
 
     With a `skipper`, consecutive elements that no rule can match come out as one Skipped.
     """
-    wrapped = b"[" + buf[start:end] + b"]"
+    wrapped = b"".join((b"[", memoryview(buf)[start:end], b"]"))  # one copy, not three
     if not utf8(wrapped):
         return None
     try:
@@ -110,8 +110,10 @@ def decode_run(
 
 
 def _with_skipped(
-    phases: Phases, skipper: Skipper, structs: list[Any], skips: list[bool], run: Run
+    phases: Phases, skipper: Skipper, structs: list[Any], skips: list[Any], run: Run
 ) -> list[PartialElement | Skipped]:
+    if not skipper.has_window:
+        return _with_skipped_anytime(skips, run)
     out: list[PartialElement | Skipped] = []
     kept: list[int] = []
     count = outside = ignored = 0
@@ -138,6 +140,26 @@ def _with_skipped(
             for item in out
         ]
     return out
+
+
+def _with_skipped_anytime(skips: list[Any], run: Run) -> list[PartialElement | Skipped]:
+    """`_with_skipped` without a window (every element is inside it): in bulk, since most are
+    counted, walking only the kept few and counting the ignored ones between them."""
+    kept = [position for position, skip in enumerate(skips) if skip is not True and skip is not IGNORED]
+    out: list[PartialElement | Skipped] = []
+    start = 0
+    for position in (*kept, len(skips)):
+        if position > start:
+            out.append(Skipped(position - start, 0, _ignored(skips, start, position)))
+        if position < len(skips):
+            out.append(PartialElement(None, run, position, _plan(skips[position])))
+        start = position + 1
+    return out
+
+
+def _ignored(skips: list[Any], start: int, end: int) -> int:
+    """How many of `skips[start:end]` (all True or IGNORED) are IGNORED."""
+    return end - start - skips[start:end].count(True)
 
 
 def _plan(found: Any) -> Any:

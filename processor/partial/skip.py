@@ -62,6 +62,7 @@ class Skipper:
     def __init__(self, phases: Phases, in_window: Callable[[str], bool] | None) -> None:
         selector = self._selector = phases.rules.selector
         self._in_window = in_window  # eventTime string -> kept; None: no bounds, all kept
+        self.has_window = in_window is not None
         self.fields = selector.fields
         self.enabled = bool(self.fields)
         everything = (*selector.fields, *selector.later_fields)

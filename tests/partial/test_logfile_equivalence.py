@@ -24,15 +24,18 @@ from tests.partial.test_lambda_equivalence import CONFIGS, SEPARATOR, _rules
 
 ROUTER = Router(load_settings({"HOOK_URL": "https://hooks.slack.com/services/T0/B0/x"}))
 WINDOW = EventFilter("2024-03-11T09:05:00Z", None)
+ANYTIME = EventFilter(None, None)
 ODD_ELEMENTS = [b"1", b'"x"', b"null", b"[]", b"{}", b'{"eventName":"X"}', b"{bad json}", b'{"a":"\xff"}']
 NESTED = b'{"eventVersion":"1.09","eventName":"CreateUser","eventSource":"iam.amazonaws.com","resources":[{"a":1},{"eventVersion":"2"}]}'
 
 
-def outcome(body: bytes, sizes: list[int], config: dict[str, str], *, two_phase: bool) -> list[Any]:
+def outcome(
+    body: bytes, sizes: list[int], config: dict[str, str], *, two_phase: bool, window: EventFilter = WINDOW
+) -> list[Any]:
     rules = _rules(config)
     mode = decode_mode(rules, {} if two_phase else {"TRAILALERT_DECODE": "full"})
     assert (mode.phases is not None) == two_phase
-    evaluator = ObjectEvaluator(rules, ROUTER, WINDOW, as_lines=False, phases=mode.phases)
+    evaluator = ObjectEvaluator(rules, ROUTER, window, as_lines=False, phases=mode.phases)
     chunks, at = [], 0
     for size in sizes:
         chunks.append(body[at : at + size])
@@ -75,6 +78,17 @@ def log_files(draw: st.DrawFn) -> bytes:
 def test_two_phase_log_files_decide_as_the_full_decode(config: str, body: bytes, sizes: list[int]) -> None:
     two = outcome(body, sizes, CONFIGS[config], two_phase=True)
     assert two == outcome(body, sizes, CONFIGS[config], two_phase=False)
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=log_files(), sizes=st.lists(st.integers(1, 4096), max_size=4))
+def test_two_phase_log_files_without_a_window_decide_as_the_full_decode(
+    config: str, body: bytes, sizes: list[int]
+) -> None:
+    """Without --since/--until every record is in the window: counted runs take a bulk path."""
+    two = outcome(body, sizes, CONFIGS[config], two_phase=True, window=ANYTIME)
+    assert two == outcome(body, sizes, CONFIGS[config], two_phase=False, window=ANYTIME)
 
 
 def test_phase_one_reads_most_records_of_a_file() -> None:
@@ -244,3 +258,6 @@ def test_records_an_ignore_rule_is_known_to_match_are_counted_as_ignored() -> No
     assert two == outcome(body, [], config, two_phase=False)
     assert sum(batch[0].ignored for batch in two) == 200
     assert sum(batch[0].outside_window for batch in two) == 100
+    anytime = outcome(body, [], config, two_phase=True, window=ANYTIME)
+    assert anytime == outcome(body, [], config, two_phase=False, window=ANYTIME)
+    assert sum(batch[0].ignored for batch in anytime) == 300
