@@ -82,19 +82,11 @@ def decode_kinesis_event(
         raise DecodeError("Lambda event has no 'Records' list: it is not a Kinesis event")
     records: list[Record] = []
     failures: list[DecodeFailure] = []
-    sequence_numbers: list[str] = []
-    payloads: list[Any] = []  # per item: (data, item_id), or the DecodeFailure of its data
-    for position, item in enumerate(items):
-        kinesis = item.get("kinesis") if isinstance(item, dict) else None
-        sequence_number = kinesis.get("sequenceNumber") if isinstance(kinesis, dict) else None
-        if not (isinstance(sequence_number, str) and sequence_number):
-            sequence_number = None
-        item_id = sequence_number or f"Records[{position}]"
-        sequence_numbers.append(item_id)
-        try:
-            payloads.append((_data(item, kinesis, sequence_number is not None, b64decode), item_id))
-        except DecodeError as exc:
-            payloads.append(DecodeFailure(item_id, str(exc)))
+    payloads: list[Any] | None = _well_formed(items, b64decode)  # per item: (data, item_id)
+    if payloads is not None:
+        sequence_numbers = [item_id for _, item_id in payloads]
+    else:  # some item is odd: one at a time, each failure named
+        sequence_numbers, payloads = _one_by_one(items, b64decode)
     decoded = [p for p in payloads if type(p) is tuple]
     found = fast(decoded) if fast is not None and decoded else None
     results = iter(found.results) if found is not None else None
@@ -132,6 +124,52 @@ def decode_kinesis_event(
         ignored=found.ignored if found is not None else 0,
         counted_access_denied=found.access_denied if found is not None else 0,
     )
+
+
+def _well_formed(items: list[Any], b64decode: Callable[[str], bytes]) -> list[Any] | None:
+    """Every item's (data, sequence number) when every item is as Lambda delivers it (an object
+    with a kinesis object holding a sequenceNumber and valid base64 data), read in bulk; else None.
+    """
+    try:
+        if set(map(type, items)) != _DICT:
+            return None
+        kinesis = [item["kinesis"] for item in items]
+        if set(map(type, kinesis)) != _DICT:
+            return None
+        sequence_numbers = [section["sequenceNumber"] for section in kinesis]
+        texts = [section["data"] for section in kinesis]
+        if (
+            set(map(type, sequence_numbers)) != _STR
+            or set(map(type, texts)) != _STR
+            or "" in sequence_numbers
+        ):
+            return None
+        datas = list(map(b64decode, texts))
+    except (KeyError, ValueError):  # a missing member, or data that is not base64
+        return None
+    return list(zip(datas, sequence_numbers, strict=True))
+
+
+_DICT: frozenset[type] = frozenset({dict})
+_STR: frozenset[type] = frozenset({str})
+
+
+def _one_by_one(items: list[Any], b64decode: Callable[[str], bytes]) -> tuple[list[str], list[Any]]:
+    """(item ids, per item (data, item_id) or the DecodeFailure of its data)."""
+    sequence_numbers: list[str] = []
+    payloads: list[Any] = []
+    for position, item in enumerate(items):
+        kinesis = item.get("kinesis") if isinstance(item, dict) else None
+        sequence_number = kinesis.get("sequenceNumber") if isinstance(kinesis, dict) else None
+        if not (isinstance(sequence_number, str) and sequence_number):
+            sequence_number = None
+        item_id = sequence_number or f"Records[{position}]"
+        sequence_numbers.append(item_id)
+        try:
+            payloads.append((_data(item, kinesis, sequence_number is not None, b64decode), item_id))
+        except DecodeError as exc:
+            payloads.append(DecodeFailure(item_id, str(exc)))
+    return sequence_numbers, payloads
 
 
 def _data(item: Any, kinesis: Any, has_sequence_number: bool, b64decode: Callable[[str], bytes]) -> bytes:

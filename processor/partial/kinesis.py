@@ -34,7 +34,14 @@ _VIA_CLOUDTRAIL: Final = " via CloudTrail"
 _SOURCES: Final = {EVENTBRIDGE: "kinesis:" + EVENTBRIDGE, CLOUDTRAIL: "kinesis:" + CLOUDTRAIL}
 _FAILED: Final = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 _UNSET: Final = msgspec.UNSET
-_ERROR_CODE: Final = attribute_name("errorCode")  # a pipeline key: every phase-1 view holds it
+_ERROR_CODE: Final = attribute_name("errorCode")  # the Skipper's payload decoder reads it (metrics)
+
+
+class _NotTaken:
+    """A payload phase 1 does not take: it has no detail-type member, so it is never a record."""
+
+
+_NOT_TAKEN: Final = _NotTaken()
 
 
 def b64decode(text: str) -> bytes:
@@ -62,46 +69,79 @@ def utf8(data: bytes) -> bool:
 def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, str]]) -> FastBatch:
     """Phase 1 for a whole batch: records no rule can match are counted, not made into records.
 
-    Each payload is decoded into a partial view on its own (they are separate bytes); the views
-    that are CloudTrail records then go through the Skipper together, as a log file's run does,
-    so most records cost one msgspec decode and a few dict lookups. The others become
-    PartialRecords as `payload_record` makes them, or are left to the usual decode (None).
+    Each payload is decoded on its own (they are separate bytes) into the fields the Skipper
+    reads (`skipper.skim_payload`); the views that are CloudTrail records then go through the
+    Skipper together, as a log file's run does, so most records cost one small msgspec decode
+    and a few dict lookups. The few it keeps are decoded again for phase 1's fields and become
+    PartialRecords as `payload_record` makes them; the others are left to the usual decode (None).
     """
     results: list[Any] = [None] * len(payloads)
+    datas = [data for data, _ in payloads]
+    decoded = _skim_all(skipper.skim_payload.decode, datas)
+    detail_type, detail = phases.detail_type, phases.detail
+    types = [getattr(struct, detail_type, _UNSET) for struct in decoded]
     at: list[int] = []
     structs: list[Any] = []
-    shapes: list[str] = []
-    decode = phases.payload.decode
-    for position, (data, _) in enumerate(payloads):
-        if not data.startswith(b"{") or not (data.isascii() or utf8(data)):
+    for position, (struct, kind) in enumerate(zip(decoded, types, strict=True)):
+        if kind is _UNSET or kind is None:
+            record = struct  # a bare record (or not a JSON object: _NOT_TAKEN)
+        elif kind.__class__ is str and kind.endswith(_VIA_CLOUDTRAIL):
+            record = getattr(struct, detail)
+        else:
             continue
-        try:
-            found = _payload_shape(phases, decode(data))
-        except _FAILED:
-            continue
-        if found is None or not isinstance(found[1], msgspec.Struct):  # not a record: the usual way
-            continue
-        shape, struct = found
-        at.append(position)
-        structs.append(struct)
-        shapes.append(shape)
+        if isinstance(record, msgspec.Struct):  # else not a record: the usual way says why
+            at.append(position)
+            structs.append(record)
     skips = skipper.split(structs) if structs else None
-    unmatched = ignored = denied = 0
+    if skips is None:
+        skips = [False] * len(structs)
+    unmatched = ignored = 0
+    codes: list[Any] = []
     for number, position in enumerate(at):
-        skip = skips[number] if skips is not None else False
-        data, item_id = payloads[position]
+        skip = skips[number]
         if skip is True or skip is IGNORED:
             results[position] = COUNTED
+            codes.append(structs[number])
             if skip is True:
                 unmatched += 1
             else:
                 ignored += 1
-            denied += is_access_denied_code(getattr(structs[number], _ERROR_CODE))
             continue
-        view = phases.to_view(structs[number])
-        if is_cloudtrail_record(view):
-            results[position] = _partial_record(phases, shapes[number], view, data, item_id, skip or None)
+        data, item_id = payloads[position]
+        results[position] = _kept(phases, data, item_id, skip or None)
+    denied = sum(map(is_access_denied_code, [getattr(struct, _ERROR_CODE) for struct in codes]))
     return FastBatch(results, unmatched, denied, ignored)
+
+
+def _skim_all(decode: Any, datas: list[bytes]) -> list[Any]:
+    """Each payload decoded for the Skipper, or _NOT_TAKEN (left to the usual decode): not a JSON
+    object, not pure ASCII or valid UTF-8, or refused by the partial view."""
+    if all(map(bytes.isascii, datas)) and all(data[:1] == b"{" for data in datas):
+        try:
+            return list(map(decode, datas))
+        except _FAILED:
+            pass  # some payload is odd: one at a time, below
+    found = []
+    for data in datas:
+        if not data.startswith(b"{") or not (data.isascii() or utf8(data)):
+            found.append(_NOT_TAKEN)
+            continue
+        try:
+            found.append(decode(data))
+        except _FAILED:
+            found.append(_NOT_TAKEN)
+    return found
+
+
+def _kept(phases: Phases, data: bytes, item_id: str, plan: Any) -> PartialRecord | None:
+    """A kept payload as `payload_record` makes it, with the plan the Skipper made (if any)."""
+    try:
+        shape, record = _record_of(phases, phases.payload.decode(data))
+    except _FAILED:
+        return None
+    if record is None:
+        return None
+    return _partial_record(phases, shape, record, data, item_id, plan)
 
 
 def payload_record(phases: Phases, data: bytes, item_id: str) -> PartialRecord | None:

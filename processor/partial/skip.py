@@ -32,7 +32,7 @@ from typing import Any, Final
 import msgspec
 
 from processor.partial.phases import Phases
-from processor.partial.schema import attribute_name, record_type
+from processor.partial.schema import attribute_name, envelope_keys, object_type, record_type
 from processor.rules.lookup import MISSING
 
 __all__ = ["IGNORED", "Skipped", "Skipper"]
@@ -100,6 +100,7 @@ class Skipper:
             {*everything, "eventName", "eventSource"} | ({"eventTime"} if in_window else set())
         )
         self._skim_run: msgspec.json.Decoder[Any] | None = None
+        self._skim_payload: msgspec.json.Decoder[Any] | None = None
 
     @property
     def skim_run(self) -> msgspec.json.Decoder[Any]:
@@ -107,6 +108,15 @@ class Skipper:
         if self._skim_run is None:
             self._skim_run = msgspec.json.Decoder(list[record_type(self.skim_keys)])  # type: ignore[misc]
         return self._skim_run
+
+    @property
+    def skim_payload(self) -> msgspec.json.Decoder[Any]:
+        """A Kinesis payload's decoder (EventBridge envelope or bare record) for `skim_keys` and
+        errorCode (the Lambda's AccessDenied metric counts it in the records only counted)."""
+        if self._skim_payload is None:
+            keys = envelope_keys(self.skim_keys | {"errorCode"})
+            self._skim_payload = msgspec.json.Decoder(object_type(keys))
+        return self._skim_payload
 
     def split(self, structs: list[Any]) -> list[Any] | None:
         """Per element: True when no rule can match it, IGNORED when an ignore rule is known to
