@@ -75,11 +75,44 @@ def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, 
     and a few dict lookups. The few it keeps are decoded again for phase 1's fields and become
     PartialRecords as `payload_record` makes them; the others are left to the usual decode (None).
     """
-    results: list[Any] = [None] * len(payloads)
     datas = [data for data, _ in payloads]
     decoded = _skim_all(skipper.skim_payload.decode, datas)
+    at, structs = _records(phases, decoded)
+    skips = skipper.split(structs) if structs else None
+    if skips is None:
+        skips = [False] * len(structs)
+    results: list[Any] = [None] * len(payloads)
+    kept = []
+    for number, position in enumerate(at):
+        skip = skips[number]
+        if skip is True or skip is IGNORED:
+            results[position] = COUNTED
+        else:
+            kept.append(number)
+    codes = [getattr(struct, _ERROR_CODE) for struct in structs]
+    for number in kept:
+        codes[number] = _UNSET  # kept: counted by the caller, from its record
+        position = at[number]
+        data, item_id = payloads[position]
+        results[position] = _kept(phases, data, item_id, skips[number] or None)
+    denied = sum(map(is_access_denied_code, [code for code in codes if code.__class__ is str]))
+    return FastBatch(results, skips.count(True), denied, skips.count(IGNORED))
+
+
+def _records(phases: Phases, decoded: list[Any]) -> tuple[list[int], list[Any]]:
+    """(positions, records) of the decoded payloads that hold a record the Skipper can read: a
+    bare record, or the detail of an EventBridge event from CloudTrail (as shapes.collect_json
+    reads a payload). Any other payload is left to the usual decode, which says why."""
     detail_type, detail = phases.detail_type, phases.detail
     types = [getattr(struct, detail_type, _UNSET) for struct in decoded]
+    try:
+        kinds = set(types)  # a handful: "AWS API Call via CloudTrail", ...
+    except TypeError:  # a list or an object where a detail-type is
+        kinds = {None}
+    if all(kind.__class__ is str and kind.endswith(_VIA_CLOUDTRAIL) for kind in kinds):
+        records = [getattr(struct, detail) for struct in decoded]  # the usual batch: in bulk
+        if all(issubclass(kind, msgspec.Struct) for kind in set(map(type, records))):
+            return list(range(len(records))), records
     at: list[int] = []
     structs: list[Any] = []
     for position, (struct, kind) in enumerate(zip(decoded, types, strict=True)):
@@ -92,25 +125,7 @@ def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, 
         if isinstance(record, msgspec.Struct):  # else not a record: the usual way says why
             at.append(position)
             structs.append(record)
-    skips = skipper.split(structs) if structs else None
-    if skips is None:
-        skips = [False] * len(structs)
-    unmatched = ignored = 0
-    codes: list[Any] = []
-    for number, position in enumerate(at):
-        skip = skips[number]
-        if skip is True or skip is IGNORED:
-            results[position] = COUNTED
-            codes.append(structs[number])
-            if skip is True:
-                unmatched += 1
-            else:
-                ignored += 1
-            continue
-        data, item_id = payloads[position]
-        results[position] = _kept(phases, data, item_id, skip or None)
-    denied = sum(map(is_access_denied_code, [getattr(struct, _ERROR_CODE) for struct in codes]))
-    return FastBatch(results, unmatched, denied, ignored)
+    return at, structs
 
 
 def _skim_all(decode: Any, datas: list[bytes]) -> list[Any]:
