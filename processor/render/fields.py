@@ -126,8 +126,15 @@ def clip(text: str, limit: int, *, escape: Callable[[str], str] | None = None) -
     return (escape(prefix) if escape else prefix), len(text) - low
 
 
+# Escaping turns one character into at most 5 (`&amp;`), each one UTF-16 unit; an unescaped one
+# takes at most 2 units. A text this many times shorter than its limit fits whatever it holds.
+_WIDEST = 5
+
+
 def truncate(text: str, limit: int, *, escape: Callable[[str], str] | None = None) -> str:
     """`text` (escaped) within `limit`, ending with a visible marker when anything was cut."""
+    if len(text) * _WIDEST <= limit:  # the usual short value: no need to measure it
+        return escape(text) if escape else text
     rendered, omitted = clip(text, limit, escape=escape)
     if not omitted:
         return rendered

@@ -101,6 +101,11 @@ def _size(value: Any) -> int:
 
 def _make_serialisable(message: dict[str, Any]) -> None:
     """Turn values orjson rejects (ints beyond 64 bits) into JSON text, so publishing cannot crash."""
+    try:
+        orjson.dumps(message)
+        return  # the usual message: nothing to turn
+    except TypeError:
+        pass
     for key, value in message.items():
         try:
             orjson.dumps(value)
