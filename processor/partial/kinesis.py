@@ -10,6 +10,7 @@ reads, and the rest is checked here (pure ASCII, or valid UTF-8).
 from __future__ import annotations
 
 import base64
+import itertools
 from typing import Any, Final
 
 import msgspec
@@ -76,7 +77,7 @@ def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, 
     PartialRecords as `payload_record` makes them; the others are left to the usual decode (None).
     """
     datas = [data for data, _ in payloads]
-    decoded = _skim_all(skipper.skim_payload.decode, datas)
+    decoded = _skim_all(skipper.skim_payload, datas)
     at, structs = _records(phases, decoded)
     skips = skipper.split(structs) if structs else None
     if skips is None:
@@ -128,14 +129,29 @@ def _records(phases: Phases, decoded: list[Any]) -> tuple[list[int], list[Any]]:
     return at, structs
 
 
-def _skim_all(decode: Any, datas: list[bytes]) -> list[Any]:
+def _skim_all(decoder: msgspec.json.Decoder[Any], datas: list[bytes]) -> list[Any]:
     """Each payload decoded for the Skipper, or _NOT_TAKEN (left to the usual decode): not a JSON
-    object, not pure ASCII or valid UTF-8, or refused by the partial view."""
-    if all(map(bytes.isascii, datas)) and all(data[:1] == b"{" for data in datas):
+    object, not pure ASCII or valid UTF-8, or refused by the partial view.
+
+    The usual batch is decoded in one call, as JSON lines: when every payload starts with `{`,
+    ends with `}` and holds no newline, a newline between two payloads can only separate two
+    values (inside a value, `}` is never followed by `{`, and a string cannot hold a raw newline),
+    so each line holds at least one value, and exactly one when there are as many as payloads.
+    """
+    joined = b"\n".join(datas)
+    if (
+        joined.isascii()
+        and joined.count(b"\n") == len(datas) - 1
+        and all(map(bytes.startswith, datas, itertools.repeat(b"{")))
+        and all(map(bytes.endswith, datas, itertools.repeat(b"}")))
+    ):
         try:
-            return list(map(decode, datas))
+            found = decoder.decode_lines(joined)
         except _FAILED:
-            pass  # some payload is odd: one at a time, below
+            found = []  # some payload is odd: one at a time, below
+        if len(found) == len(datas):
+            return found
+    decode = decoder.decode
     found = []
     for data in datas:
         if not data.startswith(b"{") or not (data.isascii() or utf8(data)):

@@ -248,3 +248,23 @@ def test_records_an_ignore_rule_is_known_to_match_are_counted_as_ignored() -> No
     two = outcome(event, config, two_phase=True)
     assert two == outcome(event, config, two_phase=False)
     assert two["counts"][1] == 6 and two["access_denied"] == 7
+
+
+def test_payloads_decoded_together_stay_one_value_each() -> None:
+    """The usual batch is decoded as JSON lines in one call: a payload holding two values, or a
+    newline, or non-ASCII text must not shift which value belongs to which sequence number."""
+    record = {"eventVersion": "1.09", "eventName": "CreateUser", "eventSource": "iam.amazonaws.com"}
+    plain = orjson.dumps(eventbridge_envelope(record))
+    two_values = orjson.dumps(record) + b" " + orjson.dumps({**record, "eventName": "ConsoleLogin"})
+    for odd in (
+        two_values,
+        orjson.dumps(record, option=orjson.OPT_INDENT_2),
+        plain.replace(b"1.09", b"1.09\xc3\xa9"),
+    ):
+        event = kinesis_event([plain, odd, plain])
+        for config in CONFIGS.values():
+            two = outcome(event, config, two_phase=True)
+            assert two == outcome(event, config, two_phase=False)
+        assert len(outcome(event, CONFIGS["defaults"], two_phase=True)["decode_failures"]) == (
+            odd == two_values
+        )
