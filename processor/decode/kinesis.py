@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,7 @@ def decode_kinesis_event(
     *,
     fast: Callable[[list[tuple[bytes, str]]], FastBatch] | None = None,
     b64decode: Callable[[str], bytes] = _b64decode,
+    b64decode_all: Callable[[list[str]], list[bytes]] | None = None,
 ) -> KinesisBatch:
     """Decode every record of a Lambda Kinesis event; a bad record never stops the others.
 
@@ -75,14 +77,17 @@ def decode_kinesis_event(
 
     `fast(payloads)` (two-phase decoding, see processor.partial) gets every (data, item_id) at
     once and says, per payload, what FastBatch says; a payload it leaves is decoded as usual.
-    `b64decode` must accept and refuse exactly what `base64.b64decode(validate=True)` does.
+    `b64decode` must accept and refuse exactly what `base64.b64decode(validate=True)` does, and
+    `b64decode_all` (many texts at once; default: `b64decode` on each) accept the same and raise
+    ValueError when any is refused.
     """
     items = event.get("Records") if isinstance(event, Mapping) else None
     if not isinstance(items, list):
         raise DecodeError("Lambda event has no 'Records' list: it is not a Kinesis event")
     records: list[Record] = []
     failures: list[DecodeFailure] = []
-    payloads: list[Any] | None = _well_formed(items, b64decode)  # per item: (data, item_id)
+    decode_all = b64decode_all or functools.partial(_each, b64decode)
+    payloads: list[Any] | None = _well_formed(items, decode_all)  # per item: (data, item_id)
     if payloads is not None:
         sequence_numbers = [item_id for _, item_id in payloads]
     else:  # some item is odd: one at a time, each failure named
@@ -126,7 +131,11 @@ def decode_kinesis_event(
     )
 
 
-def _well_formed(items: list[Any], b64decode: Callable[[str], bytes]) -> list[Any] | None:
+def _each(b64decode: Callable[[str], bytes], texts: list[str]) -> list[bytes]:
+    return list(map(b64decode, texts))
+
+
+def _well_formed(items: list[Any], b64decode_all: Callable[[list[str]], list[bytes]]) -> list[Any] | None:
     """Every item's (data, sequence number) when every item is as Lambda delivers it (an object
     with a kinesis object holding a sequenceNumber and valid base64 data), read in bulk; else None.
     """
@@ -144,7 +153,7 @@ def _well_formed(items: list[Any], b64decode: Callable[[str], bytes]) -> list[An
             or "" in sequence_numbers
         ):
             return None
-        datas = list(map(b64decode, texts))
+        datas = b64decode_all(texts)
     except (KeyError, ValueError):  # a missing member, or data that is not base64
         return None
     return list(zip(datas, sequence_numbers, strict=True))

@@ -29,7 +29,7 @@ from processor.partial.records import PartialRecord
 from processor.partial.schema import attribute_name
 from processor.partial.skip import IGNORED, Skipper
 
-__all__ = ["b64decode", "payload_batch", "payload_record", "utf8"]
+__all__ = ["b64decode", "b64decode_all", "payload_batch", "payload_record", "utf8"]
 
 _VIA_CLOUDTRAIL: Final = " via CloudTrail"
 _SOURCES: Final = {EVENTBRIDGE: "kinesis:" + EVENTBRIDGE, CLOUDTRAIL: "kinesis:" + CLOUDTRAIL}
@@ -54,6 +54,12 @@ def b64decode(text: str) -> bytes:
         return _fast_b64decode(text, validate=True)
     except ValueError:
         return base64.b64decode(text, validate=True)
+
+
+def b64decode_all(texts: list[str]) -> list[bytes]:
+    """`b64decode` of each text, in one map (a Python call per text costs as much as decoding
+    it); ValueError when any is refused (the caller then decodes each, naming the bad one)."""
+    return list(map(_fast_b64decode, texts, itertools.repeat(None), itertools.repeat(True)))
 
 
 def utf8(data: bytes) -> bool:

@@ -68,8 +68,10 @@ def kinesis_decoder(mode: DecodeMode | None) -> Callable[[Mapping[str, Any]], Ki
         return decode_kinesis_event
     import functools
 
-    from processor.partial.kinesis import b64decode, payload_batch
+    from processor.partial.kinesis import b64decode, b64decode_all, payload_batch
     from processor.partial.skip import Skipper
 
     fast = functools.partial(payload_batch, phases, Skipper(phases, None))
-    return functools.partial(decode_kinesis_event, fast=fast, b64decode=b64decode)
+    return functools.partial(
+        decode_kinesis_event, fast=fast, b64decode=b64decode, b64decode_all=b64decode_all
+    )
