@@ -33,7 +33,7 @@ import msgspec
 
 from processor.partial.phases import Phases
 from processor.partial.schema import attribute_name, envelope_keys, object_type, record_type
-from processor.rules.lookup import MISSING
+from processor.rules.lookup import MISSING, is_canonical_index
 
 __all__ = ["IGNORED", "Skipped", "Skipper"]
 
@@ -297,7 +297,7 @@ class Skipper:
         for a value not remembered; None for a value that is not a string, a bool or null)."""
         found = self._later_readers.get(numbers)
         if found is None:
-            namespace: dict[str, Any] = {"UNSET": _UNSET}
+            namespace: dict[str, Any] = {"UNSET": _UNSET, "at": _at}
             lines = ["def classes(s):"]
             for number in numbers:
                 namespace[f"memo{number}"] = self._memos[number]
@@ -408,15 +408,29 @@ def _compile_reader(field: str) -> Callable[[Any], Any]:
 
 
 def _read(field: str) -> str:
-    """The expression reading `field` from a struct `s`: `getattr(s.m_a, "m_b", UNSET)`."""
-    names = [attribute_name(segment) for segment in field.split(".")]
-    read = f"s.{names[0]}"
-    for name in names[1:]:
-        read = f"getattr({read}, {name!r}, UNSET)"
+    """The expression reading `field` from a struct `s`: `getattr(s.m_a, "m_b", UNSET)`.
+
+    A segment that is a list index ("items.0.x", later guards only) names the list's item or an
+    object's member "0", as flatten does; see `_at`."""
+    segments = field.split(".")
+    read = f"s.{attribute_name(segments[0])}"
+    for segment in segments[1:]:
+        name = attribute_name(segment)
+        if is_canonical_index(segment):
+            read = f"at({read}, {int(segment)}, {name!r})"
+        else:
+            read = f"getattr({read}, {name!r}, UNSET)"
     return read
 
 
+def _at(value: Any, index: int, name: str) -> Any:
+    """Item `index` of a list, or member `name` ("0", ...) of an object; UNSET where there is none."""
+    if value.__class__ is list:
+        return value[index] if index < len(value) else _UNSET
+    return getattr(value, name, _UNSET)
+
+
 def _compile(source: str, name: str) -> Callable[..., Any]:
-    namespace: dict[str, Any] = {"UNSET": _UNSET}
+    namespace: dict[str, Any] = {"UNSET": _UNSET, "at": _at}
     exec(compile(source, f"<{name}>", "exec"), namespace)  # noqa: S102 - our own code
     return namespace[name]

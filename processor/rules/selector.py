@@ -156,8 +156,8 @@ class _Guards:
     """Per guarded field: value -> outcome class; per tuple of classes: the surviving positions."""
 
     def __init__(self, per_rule: list[tuple[Guard, ...]], covers: list[bool]) -> None:
-        # A guard on a key through a list index ("items.0.x") would have every record resolve it,
-        # and a partial view could not hold it cheaply: guards stop there (the rule reads it).
+        # A first guard on a key through a list index ("items.0.x") would have every record
+        # resolve it: such a rule has no guards (later guards on such keys are kept).
         cut = [_up_to_list_keys(guards) for guards in per_rule]
         self._covered = [
             c == whole and covered for c, whole, covered in zip(cut, per_rule, covers, strict=True)
@@ -357,8 +357,14 @@ def _string_vector(kind: str, literal: Any) -> Callable[[list[str]], Any]:
 
 
 def _up_to_list_keys(guards: tuple[Guard, ...]) -> tuple[Guard, ...]:
-    """The guards up to the first one on a key that may go through a list ("items.0.x")."""
-    for position, guard in enumerate(guards):
-        if any(is_canonical_index(segment) for segment in guard.key.split(".")[1:]):
-            return guards[:position]
+    """The guards, unless the first reads a key that may go through a list ("items.0.x"): every
+    record would resolve it, and a column cannot hold it cheaply. A later guard may (only the
+    records whose plans name it read it: `requestParameters.instancesSet.items.0.maxCount` after
+    `eventName == "RunInstances"`)."""
+    if guards and _through_list(guards[0].key):
+        return ()
     return guards
+
+
+def _through_list(key: str) -> bool:
+    return any(is_canonical_index(segment) for segment in key.split(".")[1:])

@@ -112,8 +112,9 @@ def test_each_element_is_decided_as_the_selector_decides_its_record(seed: int) -
         ('event["eventName"] == "Decrypt" and event.get("userIdentity.type")', False, False),
         # a conjunct reading two fields is no guard: the guards do not cover the rule
         ('event["eventName"] == "Decrypt" and event["eventSource"] != event["eventName"]', False, True),
-        # nor is one through a list index
-        ('event["eventName"] == "Decrypt" and event.get("resources.0.ARN") is None', False, True),
+        # a later guard through a list index is a guard (a first one is not: every record would read it)
+        ('event["eventName"] == "Decrypt" and event.get("resources.0.ARN") is None', True, True),
+        ('event.get("resources.0.ARN") is None and event["eventName"] == "Decrypt"', False, True),
     ],
 )
 def test_an_ignore_rule_is_known_to_match_only_when_its_guards_are_the_whole_rule(
@@ -128,3 +129,55 @@ def test_an_ignore_rule_is_known_to_match_only_when_its_guards_are_the_whole_rul
     assert rules.plan(record).ignored is known
     unguarded = rules.without_index()
     assert (unguarded.evaluate(record).ignored_by is not None) is true
+
+
+def test_a_later_guard_through_a_list_index_reads_what_flatten_names() -> None:
+    """`eventName == "RunInstances" and instancesSet.items.0.maxCount > 20`: the second guard reads
+    item 0 of a list, or the member "0" of an object, as flatten names both "items.0"."""
+    rule = 'event["eventName"] == "RunInstances" and event.get("requestParameters.instancesSet.items.0.maxCount", 0) > 20'
+    rules = build_ruleset(
+        rules=rule,
+        separator=SEPARATOR,
+        ignore_rules=None,
+        events_to_track=None,
+        function_name="fn",
+        use_default_rules=False,
+    )
+    phases = decode_mode(rules, {}).phases
+    assert phases is not None
+    skipper = Skipper(phases, None)
+    shapes: list[Any] = [
+        [{"maxCount": 50}],
+        [{"maxCount": 5}, {"maxCount": 50}],
+        {"0": {"maxCount": 50}},
+        {"0": {"maxCount": 5}},
+        [],
+        [50],
+        [None],
+        [{"maxCount": "50"}],  # a string: `>` raises, so the rule is run (and fails) as usual
+        [{"maxCount": [50]}],  # a container: left to the usual evaluation
+        None,
+        "items",
+    ]
+    records = [
+        {
+            "eventName": name,
+            "eventSource": "ec2.amazonaws.com",
+            "requestParameters": {"instancesSet": {"items": items}},
+        }
+        for items in shapes
+        for name in ("RunInstances", "StopInstances")
+    ]
+    records.append({"eventName": "RunInstances", "eventSource": "ec2.amazonaws.com"})
+    for _ in range(3):  # the later classes are remembered after the first run
+        structs = skipper.skim_run.decode(orjson.dumps(records))
+        skips = skipper.split(structs)
+        assert skips is not None
+        for record, skip in zip(records, skips, strict=True):
+            plan = rules.plan(record)
+            if skip is False:
+                assert record["eventName"] == "RunInstances" and "[50]" in str(record), record
+                continue
+            assert (skip is True) == (not plan.rules), record
+    decided = [skip for skip in skips if skip is not True and skip is not False]
+    assert len(decided) == 3  # items.0.maxCount 50 as a list item or as member "0"; the string
