@@ -315,7 +315,11 @@ class RecordsParser:
             )
         if self._phases is not None:
             found = self._run_end(buf, start, head.group())
-            elements = self._decode_run(self._phases, buf, start, found[0], self._skipper) if found else None
+            elements = (
+                self._decode_run(self._phases, buf, start, found[0], self._skipper, head.group())
+                if found
+                else None
+            )
             if elements is not None:
                 out.extend(elements)
                 start = found[1]  # type: ignore[index]

@@ -31,19 +31,75 @@ _WHITESPACE: Final = b" \t\r\n"
 
 
 class Run:
-    """The bytes of one decoded run; each element's own bytes only when one is needed in full."""
+    """The bytes of one decoded run; each element's own bytes only when one is needed in full.
 
-    __slots__ = ("_wrapped", "_raws", "_phases")
+    The elements' bytes come from decoding the run again as a list of msgspec.Raw: a scan of the
+    whole run, done once, when the first kept element needs its bytes. With the kept positions
+    known (`keep`), only part of the run is scanned when they are all near one end: a prefix that
+    ends just after the last kept one, or a suffix that starts at or before the first. Either is
+    exact or refused: a prefix cut at `,` before a record's opening (`{"eventVersion":`) decodes
+    as a list only when that opening is an element's, not a nested object's (a nested one leaves
+    brackets open), and then holds exactly the run's first elements; a suffix from such an
+    opening decodes only when it is an element's (a nested one leaves closers unmatched), and
+    holds exactly the run's last elements.
+    """
 
-    def __init__(self, wrapped: bytes, phases: Phases) -> None:
+    __slots__ = ("_wrapped", "_raws", "_phases", "_head", "_count", "_kept", "_first")
+
+    def __init__(self, wrapped: bytes, phases: Phases, head: bytes = b"", count: int = 0) -> None:
         self._wrapped = wrapped
         self._phases = phases
+        self._head = head  # the opening every element of the run is expected to start with
+        self._count = count  # elements in the run
+        self._kept: list[int] = []  # positions whose bytes will be asked for, in order
         self._raws: list[msgspec.Raw] | None = None
+        self._first = 0  # the position of _raws[0]
+
+    def keep(self, positions: list[int]) -> None:
+        self._kept = positions
 
     def raw(self, position: int) -> msgspec.Raw:
         if self._raws is None:
-            self._raws = self._phases.raw_run.decode(self._wrapped)
-        return self._raws[position]
+            self._raws, self._first = self._part() or (self._phases.raw_run.decode(self._wrapped), 0)
+        at = position - self._first
+        if not 0 <= at < len(self._raws):  # not in the part decoded: the whole run after all
+            self._raws, self._first = self._phases.raw_run.decode(self._wrapped), 0
+            at = position
+        return self._raws[at]
+
+    def _part(self) -> tuple[list[msgspec.Raw], int] | None:
+        """(raws, position of the first) of a prefix or suffix holding every kept position."""
+        kept, count, head, wrapped = self._kept, self._count, self._head, self._wrapped
+        if not kept or not head or not count:
+            return None
+        # The share of the run's bytes up to the last kept element, or from the first, estimated
+        # by position (records differ in size: a margin makes a too short part rarer).
+        prefix, suffix = (kept[-1] + 1) / count + _MARGIN, (count - kept[0]) / count + _MARGIN
+        if min(prefix, suffix) > _PART_AT_MOST:
+            return None
+        try:
+            if prefix <= suffix:
+                cut = wrapped.find(head, int(len(wrapped) * prefix))
+                if cut < 0:
+                    return None
+                body = wrapped[:cut].rstrip(_WHITESPACE)
+                if not body.endswith(b","):
+                    return None
+                raws = self._phases.raw_run.decode(b"".join((body[:-1], b"]")))
+                return (raws, 0) if len(raws) > kept[-1] else None
+            start = wrapped.rfind(head, 1, int(len(wrapped) * (1 - suffix)) + 1)
+            if start < 1:
+                return None
+            raws = self._phases.raw_run.decode(b"".join((b"[", memoryview(wrapped)[start:])))
+            first = count - len(raws)
+            return (raws, first) if 0 <= first <= kept[0] else None
+        except _FAILED:
+            return None
+
+
+# Past this share of the run, a part costs about what the whole does: the whole is decoded.
+_PART_AT_MOST: Final = 0.8
+_MARGIN: Final = 0.1
 
 
 class PartialElement:
@@ -83,7 +139,7 @@ def _close_before(buf: bytes, at: int) -> int:
 
 
 def decode_run(
-    phases: Phases, buf: bytes, start: int, end: int, skipper: Skipper | None = None
+    phases: Phases, buf: bytes, start: int, end: int, skipper: Skipper | None = None, head: bytes = b""
 ) -> list[PartialElement | Skipped] | None:
     """The elements in `buf[start:end]` as partial views, or None to leave them to the full decode.
 
@@ -96,7 +152,7 @@ def decode_run(
         structs = (phases.run if skipper is None else skipper.skim_run).decode(wrapped)
     except _FAILED:
         return None
-    run = Run(wrapped, phases)
+    run = Run(wrapped, phases, head, len(structs))
     skips = skipper.split(structs) if skipper is not None else None
     if skips is None:
         if skipper is not None:  # skimmed: the views need phase 1's fields after all
@@ -135,6 +191,7 @@ def _with_skipped(
     if count:
         out.append(Skipped(count, outside, ignored))
     if kept:  # skimmed views: to_record decodes phase 1's fields of these few from their bytes
+        run.keep(kept)
         out = [
             item if type(item) is Skipped else PartialElement(None, run, item, _plan(skips[item]))  # type: ignore
             for item in out
@@ -146,6 +203,7 @@ def _with_skipped_anytime(skips: list[Any], run: Run) -> list[PartialElement | S
     """`_with_skipped` without a window (every element is inside it): in bulk, since most are
     counted, walking only the kept few and counting the ignored ones between them."""
     kept = [position for position, skip in enumerate(skips) if skip is not True and skip is not IGNORED]
+    run.keep(kept)
     out: list[PartialElement | Skipped] = []
     start = 0
     for position in (*kept, len(skips)):

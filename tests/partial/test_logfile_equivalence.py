@@ -261,3 +261,39 @@ def test_records_an_ignore_rule_is_known_to_match_are_counted_as_ignored() -> No
     anytime = outcome(body, [], config, two_phase=True, window=ANYTIME)
     assert anytime == outcome(body, [], config, two_phase=False, window=ANYTIME)
     assert sum(batch[0].ignored for batch in anytime) == 300
+
+
+@pytest.mark.parametrize("nested_every", [3, 0])
+@pytest.mark.parametrize("alert_at", [1, 5, 20, 38])
+def test_a_kept_record_near_one_end_of_a_run_is_read_from_part_of_it(
+    alert_at: int, nested_every: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bytes of a kept record come from a prefix or suffix of its run, cut at a record's
+    opening: nested objects that open alike (NESTED) must not shift which bytes are whose."""
+    import orjson
+
+    from processor.logfiles import LogFileReader
+    from processor.partial import logruns
+    from processor.partial.records import complete
+    from processor.partial.skip import Skipper
+
+    parts = []
+    part = logruns.Run._part
+    monkeypatch.setattr(logruns.Run, "_part", lambda run: parts.append(part(run)) or parts[-1])
+    config = {"RULES": 'event["eventName"] == "DeleteTrail"'}
+    plain = orjson.dumps({"eventVersion": "1.09", "eventName": "GetThing", "eventSource": "s"})
+    nested = NESTED.replace(b"CreateUser", b"ListThings")  # a nested object opens like a record
+    elements = [nested if nested_every and n % nested_every else plain for n in range(40)]
+    alert = {"eventVersion": "1.09", "eventName": "DeleteTrail", "eventSource": "cloudtrail.amazonaws.com"}
+    elements[alert_at] = orjson.dumps({**alert, "n": alert_at})
+    body = b'{"Records":[' + b",".join(elements) + b"]}"
+    phases = decode_mode(_rules(config), {}).phases
+    reader = LogFileReader("x", phases=phases, skipper=Skipper(phases, None))
+    found = [complete(record).event for record in reader.records([body])]  # type: ignore[union-attr]
+    # the last record of a file ends with "]", not with the next record: it is read on its own
+    assert [event for event in found if event["eventName"] != "GetThing"] == [{**alert, "n": alert_at}]
+    if not nested_every and alert_at != 20:  # near one end: a part, not the whole run
+        assert parts and parts[0] is not None and len(parts[0][0]) < 30
+    for window in (WINDOW, ANYTIME):
+        two = outcome(body, [], config, two_phase=True, window=window)
+        assert two == outcome(body, [], config, two_phase=False, window=window)
