@@ -160,7 +160,7 @@ def _skim_all(decoder: msgspec.json.Decoder[Any], datas: list[bytes]) -> list[An
     decode = decoder.decode
     found = []
     for data in datas:
-        if not data.startswith(b"{") or not (data.isascii() or utf8(data)):
+        if not _json_text(data):
             found.append(_NOT_TAKEN)
             continue
         try:
@@ -183,15 +183,12 @@ def _kept(phases: Phases, data: bytes, item_id: str, plan: Any) -> PartialRecord
 
 def payload_record(phases: Phases, data: bytes, item_id: str) -> PartialRecord | None:
     """The payload's one record as a PartialRecord, or None to decode it the usual way."""
-    if not data.startswith(b"{") or not (data.isascii() or utf8(data)):
-        return None
-    try:
-        shape, record = _record_of(phases, phases.payload.decode(data))
-    except _FAILED:
-        return None
-    if record is None:
-        return None
-    return _partial_record(phases, shape, record, data, item_id, None)
+    return _kept(phases, data, item_id, None) if _json_text(data) else None
+
+
+def _json_text(data: bytes) -> bool:
+    """True when the payload may be taken here: a JSON object, pure ASCII or valid UTF-8."""
+    return data.startswith(b"{") and (data.isascii() or utf8(data))
 
 
 def _partial_record(

@@ -8,7 +8,13 @@ comprehension and turned into the selector's classes with one `map`; the tuple o
 to "nothing to run" or to the plan, also remembered. The records that need nothing are counted instead
 of becoming Records, and the backfill counts them as unmatched (or outside the time window),
 exactly what evaluating them would have counted: no rule runs on them, so there is no verdict,
-no rule failure and no threshold hit.
+no rule failure and no threshold hit. So are the records an ignore rule is known to match (its
+guards are the whole rule and all passed, Plan.ignored): counted as ignored, with no failure,
+since no ignore rule before it in the plan could run.
+
+A field whose values are mostly new (a source IP, an ARN) skips its memo for a while and has
+its strings classified directly; a plan that later fields refine (`_Pending`) reads just those
+fields' remembered classes with one generated function per element.
 
 Exactness. A value is classified here only when it is a string, a boolean, null or absent (UNSET),
 read by walking Structs member by member: then it is the value the selector's resolver finds in
