@@ -76,11 +76,12 @@ def utf8(data: bytes) -> bool:
 def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, str]]) -> FastBatch:
     """Phase 1 for a whole batch: records no rule can match are counted, not made into records.
 
-    Each payload is decoded on its own (they are separate bytes) into the fields the Skipper
-    reads (`skipper.skim_payload`); the views that are CloudTrail records then go through the
-    Skipper together, as a log file's run does, so most records cost one small msgspec decode
-    and a few dict lookups. The few it keeps are decoded again for phase 1's fields and become
-    PartialRecords as `payload_record` makes them; the others are left to the usual decode (None).
+    The payloads are decoded into the fields the Skipper reads (`skipper.skim_payload`), in one
+    call when they allow it (`_skim_all`); the views that are CloudTrail records then go through
+    the Skipper together, as a log file's run does, so most records cost a small share of one
+    msgspec call and a few dict lookups. The few it keeps are decoded again for phase 1's fields
+    and become PartialRecords as `payload_record` makes them; the others are left to the usual
+    decode (None).
     """
     datas = [data for data, _ in payloads]
     decoded = _skim_all(skipper.skim_payload, datas)
