@@ -60,12 +60,13 @@ class Run:
 
     def raw(self, position: int) -> msgspec.Raw:
         if self._raws is None:
-            self._raws, self._first = self._part() or (self._phases.raw_run.decode(self._wrapped), 0)
-        at = position - self._first
-        if not 0 <= at < len(self._raws):  # not in the part decoded: the whole run after all
-            self._raws, self._first = self._phases.raw_run.decode(self._wrapped), 0
-            at = position
-        return self._raws[at]
+            self._raws, self._first = self._part() or self._whole()
+        if not 0 <= position - self._first < len(self._raws):  # not in the part: the whole run
+            self._raws, self._first = self._whole()
+        return self._raws[position - self._first]
+
+    def _whole(self) -> tuple[list[msgspec.Raw], int]:
+        return self._phases.raw_run.decode(self._wrapped), 0
 
     def _part(self) -> tuple[list[msgspec.Raw], int] | None:
         """(raws, position of the first) of a prefix or suffix holding every kept position."""

@@ -71,7 +71,7 @@ class Skipper:
         self.has_window = in_window is not None
         self.fields = selector.fields
         self.enabled = bool(self.fields)
-        everything = (*selector.fields, *selector.later_fields)
+        everything = self._everything = (*selector.fields, *selector.later_fields)
         self._columns = [_Column(field) for field in self.fields]
         self._readers = [_compile_reader(field) for field in everything]  # one struct at a time
         self._paths = [
@@ -303,20 +303,18 @@ class Skipper:
         for a value not remembered; None for a value that is not a string, a bool or null)."""
         found = self._later_readers.get(numbers)
         if found is None:
-            namespace: dict[str, Any] = {"UNSET": _UNSET, "at": _at}
+            memos = {f"memo{number}": self._memos[number] for number in numbers}
             lines = ["def classes(s):"]
             for number in numbers:
-                namespace[f"memo{number}"] = self._memos[number]
                 lines += [
-                    f"    v = {_read((*self.fields, *self._selector.later_fields)[number])}",
+                    f"    v = {_read(self._everything[number])}",
                     "    k = v.__class__",
                     "    if not (k is str or k is bool or v is None or v is UNSET):",
                     "        return None",
                     f"    c{number} = memo{number}.get(v)",
                 ]
             lines.append("    return (" + "".join(f"c{number}, " for number in numbers) + ")")
-            exec(compile("\n".join(lines), "<later classes>", "exec"), namespace)  # noqa: S102 - our own code
-            found = self._later_readers[numbers] = namespace["classes"]
+            found = self._later_readers[numbers] = _compile("\n".join(lines), "classes", memos)
         return found
 
 
@@ -436,7 +434,8 @@ def _at(value: Any, index: int, name: str) -> Any:
     return getattr(value, name, _UNSET)
 
 
-def _compile(source: str, name: str) -> Callable[..., Any]:
-    namespace: dict[str, Any] = {"UNSET": _UNSET, "at": _at}
+def _compile(source: str, name: str, names: dict[str, Any] | None = None) -> Callable[..., Any]:
+    """The function `name` defined by `source` (our own generated code), seeing `names` too."""
+    namespace: dict[str, Any] = {"UNSET": _UNSET, "at": _at, **(names or {})}
     exec(compile(source, f"<{name}>", "exec"), namespace)  # noqa: S102 - our own code
     return namespace[name]
