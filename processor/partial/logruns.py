@@ -19,6 +19,7 @@ import orjson
 from processor.decode.jsonload import json_kind
 from processor.decode.shapes import is_cloudtrail_record
 from processor.errors import DecodeError
+from processor.partial.address import buffer_address
 from processor.partial.kinesis import utf8
 from processor.partial.phases import Phases
 from processor.partial.records import PartialRecord
@@ -26,6 +27,8 @@ from processor.partial.skip import IGNORED, Skipped, Skipper
 
 __all__ = ["PartialElement", "Run", "decode_run", "run_end", "to_record"]
 
+# The opening of a CloudTrail record, whose first member Skipper.locator decodes as a Raw.
+LOCATED_OPENING: Final = b'{"eventVersion":'
 _FAILED: Final = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 _WHITESPACE: Final = b" \t\r\n"
 
@@ -33,20 +36,36 @@ _WHITESPACE: Final = b" \t\r\n"
 class Run:
     """The bytes of one decoded run; each element's own bytes only when one is needed in full.
 
-    The elements' bytes come from decoding the run again as a list of msgspec.Raw: a scan of the
-    whole run, done once, when the first kept element needs its bytes. With the kept positions
-    known (`keep`), only part of the run is scanned when they are all near one end: a prefix that
-    ends just after the last kept one, or a suffix that starts at or before the first. Either is
-    exact or refused: a prefix cut at `,` before a record's opening (`{"eventVersion":`) decodes
-    as a list only when that opening is an element's, not a nested object's (a nested one leaves
-    brackets open), and then holds exactly the run's first elements; a suffix from such an
-    opening decodes only when it is an element's (a nested one leaves closers unmatched), and
-    holds exactly the run's last elements.
+    An element is found where it is, when the skim located it (Skipper.locator): its first
+    member's value was decoded as a msgspec.Raw, a view into the run, so the value's address
+    tells its offset. It is taken only when the bytes there are exactly `{"eventVersion":`: a
+    member that an object's `{` precedes is that object's first, and this object is the element,
+    whose own member the Raw is. The element ends where the next one starts, less the `,` and
+    whitespace between them (the run decoded as a list, so only those lie between), or at the
+    run's closing `]`.
+
+    Otherwise the elements' bytes come from decoding the run again as a list of msgspec.Raw: a
+    scan of the whole run, done once, when the first kept element needs its bytes. With the kept
+    positions known (`keep`), only part of the run is scanned when they are all near one end: a
+    prefix that ends just after the last kept one, or a suffix that starts at or before the
+    first. Either is exact or refused: a prefix cut at `,` before a record's opening
+    (`{"eventVersion":`) decodes as a list only when that opening is an element's, not a nested
+    object's (a nested one leaves brackets open), and then holds exactly the run's first
+    elements; a suffix from such an opening decodes only when it is an element's (a nested one
+    leaves closers unmatched), and holds exactly the run's last elements.
     """
 
-    __slots__ = ("_wrapped", "_raws", "_phases", "_head", "_count", "_kept", "_first")
+    __slots__ = ("_wrapped", "_raws", "_phases", "_head", "_count", "_kept", "_first", "_structs", "_locator", "_base")
 
-    def __init__(self, wrapped: bytes, phases: Phases, head: bytes = b"", count: int = 0) -> None:
+    def __init__(
+        self,
+        wrapped: bytes,
+        phases: Phases,
+        head: bytes = b"",
+        count: int = 0,
+        structs: list[Any] | None = None,
+        locator: str | None = None,
+    ) -> None:
         self._wrapped = wrapped
         self._phases = phases
         self._head = head  # the opening every element of the run is expected to start with
@@ -54,16 +73,55 @@ class Run:
         self._kept: list[int] = []  # positions whose bytes will be asked for, in order
         self._raws: list[msgspec.Raw] | None = None
         self._first = 0  # the position of _raws[0]
+        # The skimmed structs, when they located their elements: the attribute holding the Raw
+        self._structs = structs if locator is not None and buffer_address is not None else None
+        self._locator = locator
+        self._base = -1  # the address of the run's first byte, once asked for
 
     def keep(self, positions: list[int]) -> None:
         self._kept = positions
 
-    def raw(self, position: int) -> msgspec.Raw:
+    def raw(self, position: int) -> msgspec.Raw | memoryview:
+        if self._structs is not None:
+            found = self._located(position)
+            if found is not None:
+                return found
         if self._raws is None:
             self._raws, self._first = self._part() or self._whole()
         if not 0 <= position - self._first < len(self._raws):  # not in the part: the whole run
             self._raws, self._first = self._whole()
         return self._raws[position - self._first]
+
+    def _located(self, position: int) -> memoryview | None:
+        """The element's bytes found by where its first member is, or None (see the class)."""
+        start = self._start(position)
+        if start < 0:
+            return None
+        wrapped = self._wrapped
+        if position + 1 < self._count:
+            after = self._start(position + 1)
+            if after < 0:
+                return None
+            end = wrapped.rfind(b",", start, after)  # the separator: only whitespace follows it
+            if end < 0 or wrapped[end + 1 : after].strip(_WHITESPACE):
+                return None
+        else:
+            end = len(wrapped) - 1  # the run's closing "]"
+        while wrapped[end - 1] in _WHITESPACE:
+            end -= 1
+        return memoryview(wrapped)[start:end]
+
+    def _start(self, position: int) -> int:
+        """Where element `position` starts, when its first member located it; else -1."""
+        value = getattr(self._structs[position], self._locator, None)  # type: ignore[index, arg-type]
+        if value.__class__ is not msgspec.Raw:
+            return -1
+        if self._base < 0:
+            self._base = buffer_address(self._wrapped)  # type: ignore[misc]
+        start = buffer_address(value) - self._base - len(LOCATED_OPENING)  # type: ignore[misc]
+        if start < 0 or not self._wrapped.startswith(LOCATED_OPENING, start):
+            return -1
+        return start
 
     def _whole(self) -> tuple[list[msgspec.Raw], int]:
         return self._phases.raw_run.decode(self._wrapped), 0
@@ -153,7 +211,7 @@ def decode_run(
         structs = (phases.run if skipper is None else skipper.skim_run).decode(wrapped)
     except _FAILED:
         return None
-    run = Run(wrapped, phases, head, len(structs))
+    run = Run(wrapped, phases, head, len(structs), structs, skipper.locator if skipper is not None else None)
     skips = skipper.split(structs) if skipper is not None else None
     if skips is None:
         if skipper is not None:  # skimmed: the views need phase 1's fields after all

@@ -28,7 +28,7 @@ import msgspec
 
 from processor.rules.lookup import is_canonical_index
 
-__all__ = ["whole", "attribute_name", "object_type", "record_type", "envelope_keys", "UnsupportedKey"]
+__all__ = ["whole", "located", "attribute_name", "object_type", "record_type", "envelope_keys", "UnsupportedKey"]
 
 # orjson keeps i64 and u64 integers as int and turns wider ones into floats; msgspec keeps them
 # exact, and its bounds stop at i64, so anything outside i64 makes the decode fall back.
@@ -55,6 +55,17 @@ _WHOLE: Final = "*whole*"
 def whole(key: str) -> str:
     """The key under which `key`'s value is kept whole, however deep, rather than as a leaf."""
     return f"{key}.{_WHOLE}"
+
+
+# A last segment that no JSON key can name here: "eventVersion.<LOCATED>" decodes the value as a
+# msgspec.Raw, a view into the input that tells where the record is (see logruns.Run), not what
+# it holds. Only for a member no other key reads.
+_LOCATED: Final = "*located*"
+
+
+def located(key: str) -> str:
+    """The key under which `key`'s value is decoded as a msgspec.Raw (its place in the input)."""
+    return f"{key}.{_LOCATED}"
 
 
 class UnsupportedKey(ValueError):
@@ -105,13 +116,17 @@ class _Builder:
     def _build(self, rests: frozenset[str]) -> Any:
         if _WHOLE in rests:
             return _WHOLE_VALUE
+        if _LOCATED in rests:
+            if len(rests) > 1:
+                raise UnsupportedKey(f"a located member is read by other keys too: {sorted(rests)}")
+            return msgspec.Raw
         members: dict[str, set[str]] = {}
         indexed: set[str] = set()
         for rest in rests:
             if not rest:
                 continue
             segments = rest.split(".")
-            for cut in range(1, len(segments) + (segments[-1] != _WHOLE)):
+            for cut in range(1, len(segments) + (segments[-1] not in (_WHOLE, _LOCATED))):
                 members.setdefault(".".join(segments[:cut]), set()).add(".".join(segments[cut:]))
             if is_canonical_index(segments[0]):
                 indexed.add(".".join(segments[1:]))

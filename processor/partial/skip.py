@@ -38,7 +38,7 @@ from typing import Any, Final
 import msgspec
 
 from processor.partial.phases import Phases
-from processor.partial.schema import attribute_name, envelope_keys, object_type, record_type
+from processor.partial.schema import attribute_name, envelope_keys, located, object_type, record_type
 from processor.rules.lookup import MISSING, is_canonical_index
 
 __all__ = ["IGNORED", "Skipped", "Skipper"]
@@ -105,6 +105,11 @@ class Skipper:
         self.skim_keys = frozenset(
             {*everything, "eventName", "eventSource"} | ({"eventTime"} if in_window else set())
         )
+        # A record's first member, decoded as a Raw: where a kept record is in its run (see
+        # logruns.Run), unless a rule reads it (then kept records are found by a second scan).
+        self.locator: str | None = None
+        if not any(key.split(".")[0] == "eventVersion" for key in self.skim_keys):
+            self.locator = attribute_name("eventVersion")
         self._skim_run: msgspec.json.Decoder[Any] | None = None
         self._skim_payload: msgspec.json.Decoder[Any] | None = None
 
@@ -112,7 +117,8 @@ class Skipper:
     def skim_run(self) -> msgspec.json.Decoder[Any]:
         """A log-file run's decoder for `skim_keys` only (records it keeps are decoded again)."""
         if self._skim_run is None:
-            self._skim_run = msgspec.json.Decoder(list[record_type(self.skim_keys)])  # type: ignore[misc]
+            keys = self.skim_keys | ({located("eventVersion")} if self.locator else set())
+            self._skim_run = msgspec.json.Decoder(list[record_type(keys)])  # type: ignore[misc]
         return self._skim_run
 
     @property

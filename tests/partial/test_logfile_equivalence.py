@@ -288,7 +288,9 @@ def test_a_kept_record_near_one_end_of_a_run_is_read_from_part_of_it(
     elements[alert_at] = orjson.dumps({**alert, "n": alert_at})
     body = b'{"Records":[' + b",".join(elements) + b"]}"
     phases = decode_mode(_rules(config), {}).phases
-    reader = LogFileReader("x", phases=phases, skipper=Skipper(phases, None))
+    skipper = Skipper(phases, None)
+    skipper.locator = None  # records are not located by address (see test_kept_records_are_located)
+    reader = LogFileReader("x", phases=phases, skipper=skipper)
     found = [complete(record).event for record in reader.records([body])]  # type: ignore[union-attr]
     # the last record of a file ends with "]", not with the next record: it is read on its own
     assert [event for event in found if event["eventName"] != "GetThing"] == [{**alert, "n": alert_at}]
@@ -297,3 +299,107 @@ def test_a_kept_record_near_one_end_of_a_run_is_read_from_part_of_it(
     for window in (WINDOW, ANYTIME):
         two = outcome(body, [], config, two_phase=True, window=window)
         assert two == outcome(body, [], config, two_phase=False, window=window)
+
+
+# Elements between which kept records are located, each spelled so an address off by a byte,
+# a nested object taken for a record, or a separator left in would change what is read.
+_LOCATE_ELEMENTS = [
+    b'{"eventVersion":"1.09","eventName":"GetThing","eventSource":"s"}',
+    NESTED.replace(b"CreateUser", b"GetThing"),  # a nested object opens like a record
+    b'{"eventVersion":"1.09","eventName":"GetThing","eventSource":"s","x":{"eventVersion":"3"}}',
+    b'{"eventName":"GetThing","eventVersion":"1.09","eventSource":"s"}',  # not the first member
+    b'{"eventVersion" : "1.09","eventName":"GetThing","eventSource":"s"}',  # spaced: not located
+    b'{"eventVersion":"1.09","eventName":"GetThing","eventSource":"s","eventVersion":"1.10"}',  # twice
+    b'{"eventName":"GetThing","eventSource":"s"}',  # none
+    b'{"eventVersion":["1.09"],"eventName":"GetThing","eventSource":"s"}',  # not a string
+    b"[]",
+    b"null",
+]
+_LOCATE_SEPARATORS = [b",", b", ", b" ,\n ", b"\t,\r\n"]
+
+
+@st.composite
+def _files_with_kept_records(draw: st.DrawFn) -> tuple[bytes, list[dict[str, Any]]]:
+    import orjson
+
+    elements, alerts = [], []
+    for n in range(draw(st.integers(1, 30))):
+        if draw(st.integers(0, 3)) == 0:  # a kept record, itself spelled in one of the ways above
+            shape = draw(st.sampled_from(_LOCATE_ELEMENTS[:8]))
+            element = shape.replace(b'"GetThing"', b'"DeleteTrail","n":%d' % n)
+            alerts.append(orjson.loads(element))
+        else:
+            element = draw(st.sampled_from(_LOCATE_ELEMENTS))
+        elements.append(element)
+    separators = [draw(st.sampled_from(_LOCATE_SEPARATORS)) for _ in elements]
+    body = b'{"Records":[' + b"".join(s + e for s, e in zip(separators, elements, strict=True))[len(separators[0]) :]
+    return body + draw(st.sampled_from([b"]}", b" ]}", b"\n]\n}"])), alerts
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=_files_with_kept_records(), rules=st.sampled_from(["eventName", "eventVersion"]))
+def test_kept_records_are_read_from_where_they_are_located(
+    case: tuple[bytes, list[dict[str, Any]]], rules: str
+) -> None:
+    """A kept record's bytes are found by its first member's address (logruns.Run): exactly its
+    own, whatever surrounds it, or found by scanning the run when its spelling does not allow it
+    (and always when a rule reads eventVersion, which then cannot be decoded as a Raw)."""
+    from processor.logfiles import LogFileReader
+    from processor.partial import logruns
+    from processor.partial.records import complete
+    from processor.partial.skip import Skipper
+
+    body, alerts = case
+    config = {"RULES": 'event["eventName"] == "DeleteTrail"'}
+    if rules == "eventVersion":
+        config = {"RULES": config["RULES"] + ' and event.get("eventVersion") != "0"'}
+    phases = decode_mode(_rules(config), {}).phases
+    skipper = Skipper(phases, None)
+    assert (skipper.locator is None) == (rules == "eventVersion")
+    located: list[Any] = []
+    originals = {name: getattr(logruns.Run, name) for name in ("_located",)}
+    logruns.Run._located = lambda run, position: located.append(originals["_located"](run, position)) or located[-1]  # type: ignore[method-assign]
+    try:
+        reader = LogFileReader("x", phases=phases, skipper=skipper)
+        found = [complete(record).event for record in reader.records([body])]  # type: ignore[union-attr]
+    finally:
+        for name, original in originals.items():
+            setattr(logruns.Run, name, original)
+    assert [event for event in found if event.get("eventName") == "DeleteTrail"] == alerts
+    if rules == "eventVersion":
+        assert not located
+    assert outcome(body, [], config, two_phase=True) == outcome(body, [], config, two_phase=False)
+
+
+def test_plainly_spelled_kept_records_are_located_without_scanning_the_run() -> None:
+    """Kept records anywhere in a run (first, among nested look-alikes, before the last) are read
+    where their first member is: the run is not scanned a second time."""
+    from processor.logfiles import LogFileReader
+    from processor.partial import logruns
+    from processor.partial.records import complete
+    from processor.partial.skip import Skipper
+
+    config = {"RULES": 'event["eventName"] == "DeleteTrail"'}
+    kept = {0, 7, 8, 20, 38}
+    elements = [
+        _LOCATE_ELEMENTS[n % 3].replace(b'"GetThing"', b'"DeleteTrail","n":%d' % n if n in kept else b'"GetThing"')
+        for n in range(40)
+    ]
+    body = b'{"Records":[' + b", \n".join(elements) + b"]}"
+    phases = decode_mode(_rules(config), {}).phases
+    calls: list[str] = []
+    originals = {name: getattr(logruns.Run, name) for name in ("_located", "_whole", "_part")}
+
+    def spy(name: str) -> Any:
+        return lambda run, *args: calls.append(name) or originals[name](run, *args)
+
+    for name in originals:
+        setattr(logruns.Run, name, spy(name))
+    try:
+        reader = LogFileReader("x", phases=phases, skipper=Skipper(phases, None))
+        found = [complete(record).event for record in reader.records([body])]  # type: ignore[union-attr]
+    finally:
+        for name, original in originals.items():
+            setattr(logruns.Run, name, original)
+    assert [event["n"] for event in found if event["eventName"] == "DeleteTrail"] == sorted(kept)
+    assert calls and set(calls) == {"_located"}  # the last element is read on its own, not in a run
