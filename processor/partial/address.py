@@ -44,6 +44,7 @@ def _make() -> Callable[[Any], int] | None:
     get_buffer.restype = ctypes.c_int
     release.argtypes = [ctypes.POINTER(_Buffer)]
     release.restype = None
+
     def buffer_address(obj: Any) -> int:
         """The address of `obj`'s first byte (it must support the buffer protocol)."""
         view = _Buffer()  # one per call: threads may ask at once

@@ -55,7 +55,18 @@ class Run:
     leaves closers unmatched), and holds exactly the run's last elements.
     """
 
-    __slots__ = ("_wrapped", "_raws", "_phases", "_head", "_count", "_kept", "_first", "_structs", "_locator", "_base")
+    __slots__ = (
+        "_wrapped",
+        "_raws",
+        "_phases",
+        "_head",
+        "_count",
+        "_kept",
+        "_first",
+        "_structs",
+        "_locator",
+        "_base",
+    )
 
     def __init__(
         self,

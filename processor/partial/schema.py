@@ -28,7 +28,15 @@ import msgspec
 
 from processor.rules.lookup import is_canonical_index
 
-__all__ = ["whole", "located", "attribute_name", "object_type", "record_type", "envelope_keys", "UnsupportedKey"]
+__all__ = [
+    "whole",
+    "located",
+    "attribute_name",
+    "object_type",
+    "record_type",
+    "envelope_keys",
+    "UnsupportedKey",
+]
 
 # orjson keeps i64 and u64 integers as int and turns wider ones into floats; msgspec keeps them
 # exact, and its bounds stop at i64, so anything outside i64 makes the decode fall back.

@@ -332,7 +332,10 @@ def _files_with_kept_records(draw: st.DrawFn) -> tuple[bytes, list[dict[str, Any
             element = draw(st.sampled_from(_LOCATE_ELEMENTS))
         elements.append(element)
     separators = [draw(st.sampled_from(_LOCATE_SEPARATORS)) for _ in elements]
-    body = b'{"Records":[' + b"".join(s + e for s, e in zip(separators, elements, strict=True))[len(separators[0]) :]
+    body = (
+        b'{"Records":['
+        + b"".join(s + e for s, e in zip(separators, elements, strict=True))[len(separators[0]) :]
+    )
     return body + draw(st.sampled_from([b"]}", b" ]}", b"\n]\n}"])), alerts
 
 
@@ -358,7 +361,9 @@ def test_kept_records_are_read_from_where_they_are_located(
     assert (skipper.locator is None) == (rules == "eventVersion")
     located: list[Any] = []
     originals = {name: getattr(logruns.Run, name) for name in ("_located",)}
-    logruns.Run._located = lambda run, position: located.append(originals["_located"](run, position)) or located[-1]  # type: ignore[method-assign]
+    logruns.Run._located = lambda run, position: (
+        located.append(originals["_located"](run, position)) or located[-1]
+    )  # type: ignore[method-assign]
     try:
         reader = LogFileReader("x", phases=phases, skipper=skipper)
         found = [complete(record).event for record in reader.records([body])]  # type: ignore[union-attr]
@@ -382,7 +387,9 @@ def test_plainly_spelled_kept_records_are_located_without_scanning_the_run() -> 
     config = {"RULES": 'event["eventName"] == "DeleteTrail"'}
     kept = {0, 7, 8, 20, 38}
     elements = [
-        _LOCATE_ELEMENTS[n % 3].replace(b'"GetThing"', b'"DeleteTrail","n":%d' % n if n in kept else b'"GetThing"')
+        _LOCATE_ELEMENTS[n % 3].replace(
+            b'"GetThing"', b'"DeleteTrail","n":%d' % n if n in kept else b'"GetThing"'
+        )
         for n in range(40)
     ]
     body = b'{"Records":[' + b", \n".join(elements) + b"]}"
