@@ -35,15 +35,15 @@ class _Buffer(ctypes.Structure):
 
 
 def _make() -> Callable[[Any], int] | None:
+    # Own function objects, not `ctypes.pythonapi.PyObject_GetBuffer` itself: its argtypes are
+    # shared by everyone in the process who sets them.
     try:
-        get_buffer = ctypes.pythonapi.PyObject_GetBuffer
-        release = ctypes.pythonapi.PyBuffer_Release
-    except AttributeError:  # not CPython
+        get_buffer = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.POINTER(_Buffer), ctypes.c_int)(
+            ("PyObject_GetBuffer", ctypes.pythonapi)
+        )
+        release = ctypes.PYFUNCTYPE(None, ctypes.POINTER(_Buffer))(("PyBuffer_Release", ctypes.pythonapi))
+    except (AttributeError, OSError):  # not CPython
         return None
-    get_buffer.argtypes = [ctypes.py_object, ctypes.POINTER(_Buffer), ctypes.c_int]
-    get_buffer.restype = ctypes.c_int
-    release.argtypes = [ctypes.POINTER(_Buffer)]
-    release.restype = None
 
     def buffer_address(obj: Any) -> int:
         """The address of `obj`'s first byte (it must support the buffer protocol)."""

@@ -223,7 +223,7 @@ def decode_run(
     except _FAILED:
         return None
     run = Run(wrapped, phases, head, len(structs), structs, skipper.locator if skipper is not None else None)
-    skips = skipper.split(structs) if skipper is not None else None
+    skips = skipper.split(structs, run.raw) if skipper is not None else None
     if skips is None:
         if skipper is not None:  # skimmed: the views need phase 1's fields after all
             try:

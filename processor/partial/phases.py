@@ -19,7 +19,7 @@ from typing import Any, Final
 import msgspec
 
 from processor.partial.schema import attribute_name, envelope_keys, object_type, record_type, whole
-from processor.rules.lookup import is_canonical_index
+from processor.rules.lookup import through_list
 from processor.rules.ruleset import RuleSet
 
 __all__ = ["PIPELINE_KEYS", "Phases"]
@@ -42,7 +42,7 @@ class Phases:
         # Phase 1 decodes every key but those through a list index: an array of structs costs
         # every record far more than a second decode costs the few records that need one.
         # The guards' fields and the unguarded rules' keys are always in: `plan` reads them.
-        cheap = frozenset(key for key in rules.keys if not _through_list(key))
+        cheap = frozenset(key for key in rules.keys if not through_list(key))
         self.first = rules.first_keys() | cheap | self.extra
         self.all = rules.keys | self.extra
         record_type(self.all)  # raises UnsupportedKey now rather than on some record later
@@ -83,8 +83,3 @@ class Phases:
                 cache.clear()
             cache[wanted] = found
         return found
-
-
-def _through_list(key: str) -> bool:
-    """True when a segment of `key` (after the first) could index a list ("items.0.x")."""
-    return any(is_canonical_index(segment) for segment in key.split(".")[1:])

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-__all__ = ["MISSING", "KeyPath", "is_canonical_index", "resolve", "resolve_path", "resolver"]
+__all__ = ["MISSING", "KeyPath", "is_canonical_index", "through_list", "resolve", "resolve_path", "resolver"]
 
 
 class _Missing:
@@ -50,6 +50,11 @@ def is_canonical_index(segment: str) -> bool:
     if segment == "0":
         return True
     return segment.isascii() and segment.isdigit() and segment[0] != "0"
+
+
+def through_list(key: str) -> bool:
+    """True when a segment of `key` (after the first) could index a list ("items.0.x")."""
+    return any(is_canonical_index(segment) for segment in key.split(".")[1:])
 
 
 def resolve(record: Any, key: str) -> Any:

@@ -23,7 +23,7 @@ from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from processor.rules.dispatch import _HasExpression
 from processor.rules.guards import FAIL, PASS, RAISES, TRUE, Guard
-from processor.rules.lookup import MISSING, KeyPath, is_canonical_index
+from processor.rules.lookup import MISSING, KeyPath, through_list
 
 _CACHE_LIMIT: Final[int] = 4096
 _VALUE_LIMIT: Final[int] = 4096  # distinct values remembered per guarded field (see skip.py)
@@ -361,10 +361,6 @@ def _up_to_list_keys(guards: tuple[Guard, ...]) -> tuple[Guard, ...]:
     record would resolve it, and a column cannot hold it cheaply. A later guard may (only the
     records whose plans name it read it: `requestParameters.instancesSet.items.0.maxCount` after
     `eventName == "RunInstances"`)."""
-    if guards and _through_list(guards[0].key):
+    if guards and through_list(guards[0].key):
         return ()
     return guards
-
-
-def _through_list(key: str) -> bool:
-    return any(is_canonical_index(segment) for segment in key.split(".")[1:])
