@@ -76,15 +76,27 @@ def utf8(data: bytes) -> bool:
 def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, str]]) -> FastBatch:
     """Phase 1 for a whole batch: records no rule can match are counted, not made into records.
 
-    The payloads are decoded into the fields the Skipper reads (`skipper.skim_payload`), in one
-    call when they allow it (`_skim_all`); the views that are CloudTrail records then go through
+    The payloads are decoded into the fields the Skipper reads, as EventBridge envelopes
+    (`skipper.skim_envelope`) and then, those that are not, as either shape
+    (`skipper.skim_payload`), in one call when they allow it (`_skim_all`); the views that are CloudTrail records then go through
     the Skipper together, as a log file's run does, so most records cost a small share of one
     msgspec call and a few dict lookups. The few it keeps are decoded again for phase 1's fields
     and become PartialRecords as `payload_record` makes them; the others are left to the usual
     decode (None).
     """
     datas = [data for data, _ in payloads]
-    decoded = _skim_all(skipper.skim_payload, datas)
+    decoded = _skim_all(skipper.skim_envelope, datas)
+    detail_type = phases.detail_type
+    bare = [
+        position
+        for position, struct in enumerate(decoded)
+        if getattr(struct, detail_type, _UNSET) is None or getattr(struct, detail_type, _UNSET) is _UNSET
+    ]
+    if bare:  # bare records (or envelopes without a detail-type): decoded as either shape
+        for position, struct in zip(
+            bare, _skim_all(skipper.skim_payload, [datas[p] for p in bare]), strict=True
+        ):
+            decoded[position] = struct
     at, structs = _records(phases, decoded)
     skips = skipper.split(structs) if structs else None
     if skips is None:

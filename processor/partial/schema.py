@@ -35,6 +35,7 @@ __all__ = [
     "object_type",
     "record_type",
     "envelope_keys",
+    "envelope_type",
     "UnsupportedKey",
 ]
 
@@ -99,6 +100,29 @@ def object_type(keys: Iterable[str]) -> Any:
 def attribute_name(name: str) -> str:
     """The attribute that holds the JSON member `name`, the same in every schema built here."""
     return "m_" + name.encode().hex()
+
+
+def envelope_type(keys: Iterable[str]) -> Any:
+    """The Struct of an EventBridge envelope whose detail is a record holding `keys`.
+
+    Only `detail-type` and `detail` are members: the rules read the record, never the envelope,
+    so no spelling of the envelope's own members needs refusing (see `envelope_keys` for a
+    payload that may be either shape). Each member unknown to a Struct costs a scan of its
+    members, so an envelope read this way skips its other members at a fraction of the cost.
+    """
+    leaf = _Builder().node(frozenset({""}))  # a scalar, or an empty container: as in a leaf
+    return msgspec.defstruct(
+        "Envelope",
+        [
+            (attribute_name("detail-type"), leaf, msgspec.field(default=msgspec.UNSET, name="detail-type")),
+            (
+                attribute_name("detail"),
+                record_type(keys),
+                msgspec.field(default=msgspec.UNSET, name="detail"),
+            ),
+        ],
+        gc=False,
+    )
 
 
 def envelope_keys(keys: Iterable[str]) -> frozenset[str]:

@@ -38,7 +38,14 @@ from typing import Any, Final
 import msgspec
 
 from processor.partial.phases import Phases
-from processor.partial.schema import attribute_name, envelope_keys, located, object_type, record_type
+from processor.partial.schema import (
+    attribute_name,
+    envelope_keys,
+    envelope_type,
+    located,
+    object_type,
+    record_type,
+)
 from processor.rules.lookup import MISSING, is_canonical_index, through_list
 
 __all__ = ["IGNORED", "Skipped", "Skipper"]
@@ -122,6 +129,7 @@ class Skipper:
             self.locator = attribute_name("eventVersion")
         self._skim_run: msgspec.json.Decoder[Any] | None = None
         self._skim_payload: msgspec.json.Decoder[Any] | None = None
+        self._skim_envelope: msgspec.json.Decoder[Any] | None = None
 
     @property
     def skim_run(self) -> msgspec.json.Decoder[Any]:
@@ -139,6 +147,14 @@ class Skipper:
             keys = envelope_keys(self.skim_keys | {"errorCode"})
             self._skim_payload = msgspec.json.Decoder(object_type(keys))
         return self._skim_payload
+
+    @property
+    def skim_envelope(self) -> msgspec.json.Decoder[Any]:
+        """`skim_payload` for a payload that is an EventBridge envelope: only its detail-type and
+        detail are members (a bare record decodes with neither, and takes `skim_payload`)."""
+        if self._skim_envelope is None:
+            self._skim_envelope = msgspec.json.Decoder(envelope_type(self.skim_keys | {"errorCode"}))
+        return self._skim_envelope
 
     def split(self, structs: list[Any], element: Callable[[int], Any] | None = None) -> list[Any] | None:
         """Per element: True when no rule can match it, IGNORED when an ignore rule is known to

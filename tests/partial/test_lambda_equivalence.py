@@ -117,6 +117,15 @@ ROOT = orjson.dumps(eventbridge_envelope({"eventName": "CreateUser", "eventSourc
         b'{"eventName":"AssumeRole","eventSource":"sts.amazonaws.com","requestParameters":{"roleArn":{"a":1}}}',
         # a guard on a key through a list index (phase 1 must still decode what guards read)
         b'{"eventName":"X","eventSource":"y","resources":[{},{"ARN":"arn:aws:s3:::acme-x"}]}',
+        # envelopes are skimmed for detail-type and detail only: what else their top holds (a
+        # record's key, dotted or with a value a record may not hold) must not change a decision
+        b'{"detail-type":"AWS API Call via CloudTrail","eventName":12345678901234567890123,'
+        b'"detail":{"eventName":"CreateUser","eventSource":"iam.amazonaws.com","userIdentity":{"type":"Root"}}}',
+        b'{"detail-type":"AWS API Call via CloudTrail","userIdentity.type":"Root",'
+        b'"detail":{"eventName":"X","eventSource":"y","userIdentity":{"type":"IAMUser"}}}',
+        b'{"detail-type":null,"eventName":"X","eventSource":"y","userIdentity":{"type":"Root"}}',
+        b'{"eventName":"X","eventSource":"y","detail":{"eventName":"StopLogging"},"userIdentity":{"type":"Root"}}',
+        b'{"detail-type":"AWS API Call via CloudTrail","detail":"not a record"}',
         # not for phase 1: malformed, or not a record, or another shape
         b'{"eventName":"X","eventSource":"y","junk":"\xff"}',
         b'{"eventName":"X","eventSource":"y","junk":"\\ud800"}',
