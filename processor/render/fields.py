@@ -108,6 +108,9 @@ def clip(text: str, limit: int, *, escape: Callable[[str], str] | None = None) -
     rendered = escape(text) if escape else text
     if slack_len(rendered) <= limit:
         return rendered, 0
+    if len(rendered) == len(text) and text.isascii():  # nothing escaped, one unit a character
+        cut = max(limit, 0)
+        return rendered[:cut], len(text) - cut
 
     def cost(cut: int) -> int:
         prefix = text[:cut]
