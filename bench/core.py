@@ -29,7 +29,7 @@ from backfill.work import ObjectEvaluator, build_evaluator
 from bench import userrules
 from bench.reference import Decisions, precompiled, run_reference
 from bench.report import Row
-from bench.timing import interleaved
+from bench.timing import interleaved, interleaved_parts
 from processor.app import build_rules
 
 CHUNK = 256 * 1024
@@ -69,11 +69,14 @@ def evaluator(config: Config, *, full: bool = False) -> tuple[ObjectEvaluator, A
 TARGETS = {DEFAULTS.name: 0.5, WITH_USER_RULES.name: 0.7}
 
 
-def run_project(evaluator: ObjectEvaluator, chunked: Sequence[Sequence[bytes]]) -> tuple[int, Decisions]:
-    """(events, decisions) through the backfill's per-object evaluator; file n is named f"{n}"."""
+def run_project(
+    evaluator: ObjectEvaluator, chunked: Sequence[Sequence[bytes]], first: int = 0
+) -> tuple[int, Decisions]:
+    """(events, decisions) through the backfill's per-object evaluator; file n is named f"{n}"
+    (numbered from `first`)."""
     events = 0
     decisions: Decisions = {}
-    for number, chunks in enumerate(chunked):
+    for number, chunks in enumerate(chunked, start=first):
         for batch in evaluator.run(str(number), chunks):
             events += batch.counts.events
             for alert in batch.alerts:
@@ -108,10 +111,16 @@ def measure_core(files: list[bytes], repeats: int, reference_events: int) -> tup
     evaluators = {config.name: evaluator(config) for config in (DEFAULTS, WITH_USER_RULES)}
     full_name = f"{WITH_USER_RULES.name}, full decode"
     evaluators[full_name] = evaluator(WITH_USER_RULES, full=True)
-    contenders: dict[str, Any] = {"floor": lambda: run_floor(files)}
+    # Each round runs every contender on one part of the corpus after another (see timing.py).
+    bounds = _parts(len(files), PARTS)
+    contenders: dict[str, Any] = {"floor": lambda part: run_floor(files[slice(*bounds[part])])}
     for name, (object_evaluator, _) in evaluators.items():
-        contenders[name] = lambda e=object_evaluator: run_project(e, chunked)
-    timed = interleaved(contenders, repeats)
+        contenders[name] = lambda part, e=object_evaluator: run_project(
+            e, chunked[slice(*bounds[part])], bounds[part][0]
+        )
+    timed = interleaved_parts(contenders, len(bounds), repeats)
+    for name, entry in timed.items():
+        entry.result = sum(entry.result) if name == "floor" else _joined(entry.result)
     floor = timed["floor"]
     events = floor.result
     for name in (DEFAULTS.name, WITH_USER_RULES.name, full_name):
@@ -180,6 +189,24 @@ def measure_core(files: list[bytes], repeats: int, reference_events: int) -> tup
     checks["alerts_default_rules"] = len(timed[DEFAULTS.name].result[1])
     checks["ignored_by_reference"] = sum(1 for kind, _ in full_reference[1].values() if kind == "ignored")
     return rows, checks
+
+
+# Parts of the corpus per round: each a few tenths of a second of the slowest contender.
+PARTS = 10
+
+
+def _parts(count: int, parts: int) -> list[tuple[int, int]]:
+    """(start, end) of `parts` consecutive runs of `count` files, as even as they divide."""
+    edges = [count * part // parts for part in range(parts + 1)]
+    return [(start, end) for start, end in zip(edges, edges[1:], strict=False) if end > start]
+
+
+def _joined(results: list[tuple[int, Decisions]]) -> tuple[int, Decisions]:
+    """The (events, decisions) of the parts together."""
+    decisions: Decisions = {}
+    for _, found in results:
+        decisions.update(found)
+    return sum(events for events, _ in results), decisions
 
 
 def _prefix_with(files: list[bytes], events: int) -> list[bytes]:

@@ -9,6 +9,10 @@ machine the speed of the whole machine drifts by up to 50% between seconds, so t
 A and the best time of B may come from differently fast moments; two runs of the same round
 are seconds apart, and the median drops the rounds a burst disturbed. Best times stay as the
 absolute figures (events/s).
+
+A contender that takes seconds (the backfill core over the whole corpus) still spans several
+such moments within one round: `interleaved_parts` runs every contender on one part of the input
+after another, so the times paired in a ratio are a fraction of a second apart.
 """
 
 from __future__ import annotations
@@ -49,4 +53,36 @@ def interleaved(contenders: dict[str, Callable[[], Any]], repeats: int) -> dict[
             entry = timed[name]
             entry.cpu, entry.wall, entry.result = min(entry.cpu, cpu), min(entry.wall, wall), result
             entry.runs.append(cpu)
+    return timed
+
+
+def interleaved_parts(
+    contenders: dict[str, Callable[[int], Any]], parts: int, repeats: int
+) -> dict[str, Timed]:
+    """`interleaved` over the parts of an input: each round runs every contender on part 0, then
+    on part 1, and so on. `runs` holds one time per round and part (so `ratio` pairs the times of
+    one part), `cpu`/`wall` the best whole round, `result` the last round's results, per part."""
+    timed = {name: Timed() for name in contenders}
+    names = list(contenders)
+    for repeat in range(repeats):
+        cpus = dict.fromkeys(names, 0.0)
+        walls = dict.fromkeys(names, 0.0)
+        results: dict[str, list[Any]] = {name: [] for name in names}
+        for part in range(parts):
+            turn = repeat * parts + part
+            for name in names[turn % len(names) :] + names[: turn % len(names)]:
+                gc.collect()
+                wall, cpu = time.perf_counter(), time.process_time()
+                results[name].append(contenders[name](part))
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                timed[name].runs.append(cpu)
+                cpus[name] += cpu
+                walls[name] += wall
+        for name in names:
+            entry = timed[name]
+            entry.cpu, entry.wall, entry.result = (
+                min(entry.cpu, cpus[name]),
+                min(entry.wall, walls[name]),
+                results[name],
+            )
     return timed
