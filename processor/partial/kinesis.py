@@ -77,9 +77,9 @@ def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, 
     """Phase 1 for a whole batch: records no rule can match are counted, not made into records.
 
     The payloads are decoded into the fields the Skipper reads, as EventBridge envelopes
-    (`skipper.skim_envelope`) and then, those that are not, as either shape
-    (`skipper.skim_payload`), in one call when they allow it (`_skim_all`); the views that are CloudTrail records then go through
-    the Skipper together, as a log file's run does, so most records cost a small share of one
+    (`skipper.skim_envelope`) and then, those without a detail-type, as either shape
+    (`skipper.skim_payload`), in one call when they allow it (`_skim_all`); the views that are
+    CloudTrail records then go through the Skipper together, as a log file's run does, so most records cost a small share of one
     msgspec call and a few dict lookups. The few it keeps are decoded again for phase 1's fields
     and become PartialRecords as `payload_record` makes them; the others are left to the usual
     decode (None).
@@ -90,7 +90,7 @@ def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, 
     bare = [
         position
         for position, struct in enumerate(decoded)
-        if getattr(struct, detail_type, _UNSET) is None or getattr(struct, detail_type, _UNSET) is _UNSET
+        if getattr(struct, detail_type, None) in _NO_DETAIL_TYPE  # also a payload not taken
     ]
     if bare:  # bare records (or envelopes without a detail-type): decoded as either shape
         for position, struct in zip(
@@ -117,6 +117,9 @@ def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, 
         results[position] = _kept(phases, data, item_id, skips[number] or None)
     denied = sum(map(is_access_denied_code, [code for code in codes if code.__class__ is str]))
     return FastBatch(results, skips.count(True), denied, skips.count(IGNORED))
+
+
+_NO_DETAIL_TYPE: Final = (None, _UNSET)  # as `_payload_shape` reads it: a bare record
 
 
 def _records(phases: Phases, decoded: list[Any]) -> tuple[list[int], list[Any]]:

@@ -111,7 +111,7 @@ class Skipper:
         # otherwise be decoded twice.
         #
         # Later fields through a list index ("instancesSet.items.0.maxCount") are not skimmed:
-        # arrays of structs cost every record (measured on the bench corpus: the skim took 1.4x
+        # arrays of structs cost every record (measured on the bench corpus: the skim took 1.3x
         # as long with the four of the user rules), while the few records whose plan reads one
         # (RunInstances) are decoded again from their bytes for every field read here (see
         # _refine_all), or, where the bytes are not at hand, left to the usual evaluation.
