@@ -41,19 +41,14 @@ class Timed:
 
 def interleaved(contenders: dict[str, Callable[[], Any]], repeats: int) -> dict[str, Timed]:
     """Run each contender `repeats` times, alternating, with the GC collected before each run."""
-    timed = {name: Timed() for name in contenders}
-    names = list(contenders)
-    for repeat in range(repeats):
-        order = names[repeat % len(names) :] + names[: repeat % len(names)]
-        for name in order:
-            gc.collect()
-            wall, cpu = time.perf_counter(), time.process_time()
-            result = contenders[name]()
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            entry = timed[name]
-            entry.cpu, entry.wall, entry.result = min(entry.cpu, cpu), min(entry.wall, wall), result
-            entry.runs.append(cpu)
+    timed = interleaved_parts({name: _whole(run) for name, run in contenders.items()}, 1, repeats)
+    for entry in timed.values():
+        entry.result = entry.result[0]
     return timed
+
+
+def _whole(run: Callable[[], Any]) -> Callable[[int], Any]:
+    return lambda part: run()
 
 
 def interleaved_parts(

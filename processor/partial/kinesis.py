@@ -139,7 +139,7 @@ def _records(phases: Phases, decoded: list[Any]) -> tuple[list[int], list[Any]]:
     at: list[int] = []
     structs: list[Any] = []
     for position, (struct, kind) in enumerate(zip(decoded, types, strict=True)):
-        if kind is _UNSET or kind is None:
+        if kind in _NO_DETAIL_TYPE:
             record = struct  # a bare record (or not a JSON object: _NOT_TAKEN)
         elif kind.__class__ is str and kind.endswith(_VIA_CLOUDTRAIL):
             record = getattr(struct, detail)
@@ -227,7 +227,7 @@ def _payload_shape(phases: Phases, decoded: Any) -> tuple[str, Any] | None:
     """(shape, the decoded record) as shapes.collect_json reads a payload: a bare record, or an
     EventBridge envelope's detail; None for an EventBridge event that is not from CloudTrail."""
     detail_type = getattr(decoded, phases.detail_type)
-    if detail_type is None or detail_type is _UNSET:
+    if detail_type in _NO_DETAIL_TYPE:
         return CLOUDTRAIL, decoded
     if detail_type.__class__ is str and detail_type.endswith(_VIA_CLOUDTRAIL):
         return EVENTBRIDGE, getattr(decoded, phases.detail)

@@ -7,7 +7,9 @@ per-object evaluator both ways; every count, alert, rule failure and decode fail
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -289,7 +291,8 @@ def test_a_kept_record_near_one_end_of_a_run_is_read_from_part_of_it(
     body = b'{"Records":[' + b",".join(elements) + b"]}"
     phases = decode_mode(_rules(config), {}).phases
     skipper = Skipper(phases, None)
-    skipper.locator = None  # records are not located by address (see test_kept_records_are_located)
+    # not located by address: see test_kept_records_are_read_from_where_they_are_located
+    skipper.locator = None
     reader = LogFileReader("x", phases=phases, skipper=skipper)
     found = [complete(record).event for record in reader.records([body])]  # type: ignore[union-attr]
     # the last record of a file ends with "]", not with the next record: it is read on its own
@@ -316,6 +319,30 @@ _LOCATE_ELEMENTS = [
     b"null",
 ]
 _LOCATE_SEPARATORS = [b",", b", ", b" ,\n ", b"\t,\r\n"]
+
+
+@contextlib.contextmanager
+def _run_calls(*names: str) -> Iterator[list[tuple[str, Any]]]:
+    """(name, result) of each call of these methods of logruns.Run, while inside."""
+    from processor.partial import logruns
+
+    calls: list[tuple[str, Any]] = []
+    originals = {name: getattr(logruns.Run, name) for name in names}
+
+    def spy(name: str) -> Any:
+        def call(run: Any, *args: Any) -> Any:
+            calls.append((name, originals[name](run, *args)))
+            return calls[-1][1]
+
+        return call
+
+    for name in names:
+        setattr(logruns.Run, name, spy(name))
+    try:
+        yield calls
+    finally:
+        for name, original in originals.items():
+            setattr(logruns.Run, name, original)
 
 
 @st.composite
@@ -348,7 +375,6 @@ def test_kept_records_are_read_from_where_they_are_located(
     own, whatever surrounds it, or found by scanning the run when its spelling does not allow it
     (and always when a rule reads eventVersion, which then cannot be decoded as a Raw)."""
     from processor.logfiles import LogFileReader
-    from processor.partial import logruns
     from processor.partial.records import complete
     from processor.partial.skip import Skipper
 
@@ -359,17 +385,9 @@ def test_kept_records_are_read_from_where_they_are_located(
     phases = decode_mode(_rules(config), {}).phases
     skipper = Skipper(phases, None)
     assert (skipper.locator is None) == (rules == "eventVersion")
-    located: list[Any] = []
-    originals = {name: getattr(logruns.Run, name) for name in ("_located",)}
-    logruns.Run._located = lambda run, position: (
-        located.append(originals["_located"](run, position)) or located[-1]
-    )  # type: ignore[method-assign]
-    try:
+    with _run_calls("_located") as located:
         reader = LogFileReader("x", phases=phases, skipper=skipper)
         found = [complete(record).event for record in reader.records([body])]  # type: ignore[union-attr]
-    finally:
-        for name, original in originals.items():
-            setattr(logruns.Run, name, original)
     assert [event for event in found if event.get("eventName") == "DeleteTrail"] == alerts
     if rules == "eventVersion":
         assert not located
@@ -380,7 +398,6 @@ def test_plainly_spelled_kept_records_are_located_without_scanning_the_run() -> 
     """Kept records anywhere in a run (first, among nested look-alikes, before the last) are read
     where their first member is: the run is not scanned a second time."""
     from processor.logfiles import LogFileReader
-    from processor.partial import logruns
     from processor.partial.records import complete
     from processor.partial.skip import Skipper
 
@@ -394,19 +411,9 @@ def test_plainly_spelled_kept_records_are_located_without_scanning_the_run() -> 
     ]
     body = b'{"Records":[' + b", \n".join(elements) + b"]}"
     phases = decode_mode(_rules(config), {}).phases
-    calls: list[str] = []
-    originals = {name: getattr(logruns.Run, name) for name in ("_located", "_whole", "_part")}
-
-    def spy(name: str) -> Any:
-        return lambda run, *args: calls.append(name) or originals[name](run, *args)
-
-    for name in originals:
-        setattr(logruns.Run, name, spy(name))
-    try:
+    with _run_calls("_located", "_whole", "_part") as calls:
         reader = LogFileReader("x", phases=phases, skipper=Skipper(phases, None))
         found = [complete(record).event for record in reader.records([body])]  # type: ignore[union-attr]
-    finally:
-        for name, original in originals.items():
-            setattr(logruns.Run, name, original)
     assert [event["n"] for event in found if event["eventName"] == "DeleteTrail"] == sorted(kept)
-    assert calls and set(calls) == {"_located"}  # the last element is read on its own, not in a run
+    # the last element is read on its own, not in a run
+    assert calls and {name for name, _ in calls} == {"_located"}
