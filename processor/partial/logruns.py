@@ -299,6 +299,7 @@ def to_record(phases: Phases, element: PartialElement, item_id: str, index: int,
     """A PartialRecord, or the reason the element is not a CloudTrail record (as a str)."""
     view = element.view
     whole = False
+    raw = None  # the element's bytes, found once (locating them reads addresses, see Run)
     if view is None:  # skimmed (see skip.py): phase 1's fields from the element's own bytes
         raw = element.run.raw(element.position)
         try:
@@ -316,18 +317,20 @@ def to_record(phases: Phases, element: PartialElement, item_id: str, index: int,
     if plan is None:
         plan = phases.rules.plan(view)
     if not whole and not plan.keys <= phases.first:  # the rules that may match read more: decode those too
+        if raw is None:
+            raw = element.run.raw(element.position)
         try:
-            view = phases.to_view(phases.second_record(plan.keys).decode(element.run.raw(element.position)))
+            view = phases.to_view(phases.second_record(plan.keys).decode(raw))
         except _FAILED:
             try:
-                view = orjson.loads(memoryview(element.run.raw(element.position)))  # the full record
+                view = orjson.loads(memoryview(raw))  # the full record
             except orjson.JSONDecodeError as exc:  # what the record-by-record path would say
                 return f"is not valid JSON: {exc.msg}"
     # The record keeps a copy of its own bytes, not the run: a batch of records must not pin a
     # quarter-megabyte run buffer per record (memory would grow with the size of a file).
-    return PartialRecord(
-        view, item_id, index, source, plan, _full, bytes(memoryview(element.run.raw(element.position)))
-    )
+    if raw is None:
+        raw = element.run.raw(element.position)
+    return PartialRecord(view, item_id, index, source, plan, _full, bytes(memoryview(raw)))
 
 
 def _full(data: bytes) -> dict[str, Any]:

@@ -110,26 +110,37 @@ class Skipper:
         # is decoded with phase 1's fields instead: it is small, and the few records kept would
         # otherwise be decoded twice.
         #
-        # Later fields through a list index ("instancesSet.items.0.maxCount") are not skimmed:
-        # arrays of structs cost every record (measured on the bench corpus: the skim took 1.3x
-        # as long with the four of the user rules), while the few records whose plan reads one
-        # (RunInstances) are decoded again from their bytes for every field read here (see
-        # _refine_all), or, where the bytes are not at hand, left to the usual evaluation.
-        self._unskimmed = frozenset(number for number, field in enumerate(everything) if through_list(field))
-        skimmed = [field for number, field in enumerate(everything) if number not in self._unskimmed]
-        self.skim_keys = frozenset(
-            {*skimmed, "eventName", "eventSource"} | ({"eventTime"} if in_window else set())
+        # Later fields join the skim only once records need them often (see _promote): each
+        # one skimmed costs every record (its member, and the dotted spellings it refuses), while
+        # most are read for a few records only (`requestParameters.policyArn` after
+        # `eventName in [AttachUserPolicy, ...]`). Until then the records whose plan reads one
+        # are decoded again from their bytes for just the plan's later fields (see _refine_all),
+        # or, where the bytes are not at hand (a Kinesis batch), left to the usual evaluation.
+        # Fields through a list index ("instancesSet.items.0.maxCount") never join it: arrays of
+        # structs cost every record (measured on the bench corpus: the skim took 1.3x as long
+        # with the four of the user rules).
+        self._through_list = frozenset(
+            number for number, field in enumerate(everything) if through_list(field)
         )
-        self._everything_keys = self.skim_keys | set(everything)
-        self._everything_record: msgspec.json.Decoder[Any] | None = None
+        self._unskimmed = set(range(len(self.fields), len(everything))) | self._through_list
+        self._needed = [0 for _ in everything]  # records whose plan read the field unskimmed
+        self._seen = 0  # records split since the counts were last halved
+        self._later_records: dict[tuple[int, ...], msgspec.json.Decoder[Any]] = {}
+        self.skim_keys = self._skim_keys()
         # A record's first member, decoded as a Raw: where a kept record is in its run (see
         # logruns.Run), unless a rule reads it (then kept records are found by a second scan).
         self.locator: str | None = None
-        if not any(key.split(".")[0] == "eventVersion" for key in self.skim_keys):
+        if not any(key.split(".")[0] == "eventVersion" for key in (*self.skim_keys, *everything)):
             self.locator = attribute_name("eventVersion")
         self._skim_run: msgspec.json.Decoder[Any] | None = None
         self._skim_payload: msgspec.json.Decoder[Any] | None = None
         self._skim_envelope: msgspec.json.Decoder[Any] | None = None
+
+    def _skim_keys(self) -> frozenset[str]:
+        skimmed = [field for number, field in enumerate(self._everything) if number not in self._unskimmed]
+        return frozenset(
+            {*skimmed, "eventName", "eventSource"} | ({"eventTime"} if self.has_window else set())
+        )
 
     @property
     def skim_run(self) -> msgspec.json.Decoder[Any]:
@@ -184,6 +195,7 @@ class Skipper:
         pending = [position for position, skip in enumerate(skips) if skip.__class__ is _Pending]
         if pending:
             self._refine_all(structs, skips, pending, element)
+        self._promote(len(structs))
         if True in absent:
             for present in self._present:
                 values = columns[present] if present.__class__ is int else present(structs)
@@ -292,11 +304,14 @@ class Skipper:
         and looking their classes up (None on any miss), and remembers what those classes refine
         to: most elements cost one call and one lookup; the others take `_refine`.
         """
+        needed = self._needed
         for position in pending:
             waiting = skips[position]
             struct = structs[position]
-            if waiting.unskimmed:  # a later field the skim left out: read from the element's bytes
-                struct = self._unskimmed_struct(position, element)
+            if waiting.unskimmed:  # a later field the skim leaves out: read from the element's bytes
+                for number in waiting.unskimmed:
+                    needed[number] += 1
+                struct = self._unskimmed_struct(position, element, waiting.plan.later)
                 if struct is None:
                     skips[position] = False
                     continue
@@ -305,16 +320,47 @@ class Skipper:
                 found = self._refine(struct, waiting)
             skips[position] = found
 
-    def _unskimmed_struct(self, position: int, element: Callable[[int], Any] | None) -> Any:
-        """The element decoded with every field the Skipper reads, or None when it cannot be."""
+    def _unskimmed_struct(
+        self, position: int, element: Callable[[int], Any] | None, later: tuple[int, ...]
+    ) -> Any:
+        """The element decoded with the later fields `later` (all a pending plan reads), or None
+        when it cannot be."""
         if element is None:
             return None
-        if self._everything_record is None:
-            self._everything_record = msgspec.json.Decoder(record_type(self._everything_keys))
+        decoder = self._later_records.get(later)
+        if decoder is None:
+            keys = {self._everything[number] for number in later}
+            decoder = self._later_records[later] = msgspec.json.Decoder(record_type(keys))
         try:
-            return self._everything_record.decode(element(position))
+            return decoder.decode(element(position))
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return None
+
+    def _promote(self, records: int) -> None:
+        """Move into the skim the later fields that enough of the records split so far needed.
+
+        Break-even, measured on the bench corpus: skimming a field costs every record about what
+        decoding one record again costs divided by 200, so a field joins once more than one record
+        in 200 needed it (and at least _PROMOTE_AT_LEAST did). The counts halve every _WINDOW
+        records, so a field that becomes common later joins as soon. A field never leaves.
+        """
+        self._seen += records
+        needed, seen = self._needed, self._seen
+        promoted = [
+            number
+            for number in self._unskimmed
+            if needed[number] >= _PROMOTE_AT_LEAST
+            and needed[number] * _PROMOTE_SHARE > seen
+            and number not in self._through_list
+        ]
+        if promoted:
+            self._unskimmed.difference_update(promoted)
+            self.skim_keys = self._skim_keys()
+            self._skim_run = self._skim_payload = self._skim_envelope = None
+            self._plans.clear()  # their _Pending know which later fields were unskimmed
+        if seen > _WINDOW:
+            self._seen //= 2
+            self._needed = [count // 2 for count in needed]
 
     def _refine(self, struct: Any, waiting: _Pending) -> Any:
         """True, the final Plan, or False (a later value left to the usual evaluation)."""
@@ -343,7 +389,7 @@ class Skipper:
             return False
         plan = self._selector.plan_for(classes)
         if plan.later:
-            unskimmed = bool(self._unskimmed.intersection(plan.later))
+            unskimmed = tuple(number for number in plan.later if number in self._unskimmed)
             found: Any = _Pending(plan, classes, self._later_reader(plan.later), unskimmed)
         else:
             found = _outcome(plan)
@@ -398,6 +444,10 @@ _SLOW_RUNS: Final[int] = 16
 # one pass over the column).
 _DIRECT_RUNS: Final[int] = 16
 _DIRECT_TESTS: Final[int] = 4
+# When a later field joins the skim (see Skipper._promote).
+_PROMOTE_SHARE: Final[int] = 200
+_PROMOTE_AT_LEAST: Final[int] = 16
+_WINDOW: Final[int] = 1 << 16
 
 
 class _Pending:
@@ -407,12 +457,12 @@ class _Pending:
     __slots__ = ("plan", "key", "classes", "results", "unskimmed")
 
     def __init__(
-        self, plan: Any, key: tuple[int, ...], classes: Callable[[Any], Any], unskimmed: bool
+        self, plan: Any, key: tuple[int, ...], classes: Callable[[Any], Any], unskimmed: tuple[int, ...]
     ) -> None:
         self.plan = plan
         self.key = key
         self.classes = classes
-        self.unskimmed = unskimmed  # a later field is one the skim leaves out (read from the bytes)
+        self.unskimmed = unskimmed  # the later fields the skim leaves out (read from the bytes)
         self.results: dict[Any, Any] = {}  # later classes -> True or the final Plan
 
 

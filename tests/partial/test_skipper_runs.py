@@ -195,3 +195,69 @@ def test_a_later_guard_through_a_list_index_reads_what_flatten_names() -> None:
     two = outcome(body, [], config, two_phase=True, window=ANYTIME)
     assert two == outcome(body, [], config, two_phase=False, window=ANYTIME)
     assert sum(batch[0].alerts for batch in two) == 2 and sum(batch[0].rule_errors for batch in two) == 1
+
+
+def test_a_later_field_joins_the_skim_once_records_need_it_often_and_decides_alike_throughout() -> None:
+    """Later fields start out of the skim: the records whose plan reads one are decoded again from
+    their own bytes. A field that many records need (roleArn after AssumeRole) joins the skim
+    after a run or two; one that almost none need (policyArn after a rare event) stays out, so
+    no record pays for it. Before, during and after the change every element is decided as the
+    selector decides its record, with and without the elements' bytes at hand."""
+    rules_text = SEPARATOR.join(
+        [
+            'event["eventName"] == "AssumeRole" and event.get("requestParameters.roleArn", "").endswith("/Admin")',
+            'event["eventName"] == "AttachRolePolicy" and event.get("requestParameters.policyArn") == "x"',
+        ]
+    )
+    rules = build_ruleset(
+        rules=rules_text,
+        separator=SEPARATOR,
+        ignore_rules=None,
+        events_to_track=None,
+        function_name="fn",
+        use_default_rules=False,
+    )
+    phases = decode_mode(rules, {}).phases
+    assert phases is not None
+    skipper = Skipper(phases, None)
+    assert "requestParameters.roleArn" not in skipper.skim_keys
+    assert "requestParameters.policyArn" not in skipper.skim_keys
+    rng = random.Random(7)
+    joined_after = None
+    for run in range(40):
+        records = []
+        for _ in range(200):
+            name = rng.choice(["AssumeRole", "GetThing", "ListThings"])
+            if rng.random() < 0.002:
+                name = "AttachRolePolicy"
+            parameters = {
+                "roleArn": rng.choice(
+                    ["arn:aws:iam::1:role/Admin", f"arn:aws:iam::1:role/r{rng.randrange(99)}"]
+                ),
+                "policyArn": rng.choice(["x", "y"]),
+            }
+            records.append(
+                {
+                    "eventVersion": "1.09",
+                    "eventName": name,
+                    "eventSource": "s",
+                    "requestParameters": parameters,
+                }
+            )
+        datas = [orjson.dumps(record) for record in records]
+        structs = skipper.skim_run.decode(b"[" + b",".join(datas) + b"]")
+        bytes_at_hand = run % 2 == 0
+        skips = skipper.split(structs, datas.__getitem__ if bytes_at_hand else None)
+        assert skips is not None
+        for record, skip in zip(records, skips, strict=True):
+            if skip is False:  # an unskimmed later field without the bytes: the usual evaluation
+                assert not bytes_at_hand, record
+                continue
+            plan = rules.plan(record)
+            assert (skip is True) == (not plan.rules), record
+            if skip is not True:
+                assert skip.rules == plan.rules, record
+        if joined_after is None and "requestParameters.roleArn" in skipper.skim_keys:
+            joined_after = run
+    assert joined_after is not None and joined_after <= 1
+    assert "requestParameters.policyArn" not in skipper.skim_keys
