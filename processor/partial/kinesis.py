@@ -10,6 +10,7 @@ reads, and the rest is checked here (pure ASCII, or valid UTF-8).
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import operator
 from typing import Any, Final
@@ -99,7 +100,13 @@ def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, 
         ):
             decoded[position] = struct
     at, structs = _records(phases, decoded)
-    skips = skipper.split(structs) if structs else None
+    # A record whose plan reads a field the skim leaves out is decoded again from its payload
+    # for just that plan's fields (see Skipper._unskimmed_struct), not kept and decoded in full.
+    skips = (
+        skipper.split(structs, lambda number: datas[at[number]], functools.partial(_detail_record, phases))
+        if structs
+        else None
+    )
     if skips is None:
         skips = [False] * len(structs)
     results: list[Any] = [None] * len(payloads)
@@ -241,6 +248,12 @@ def _payload_shape(phases: Phases, decoded: Any) -> tuple[str, Any] | None:
     if detail_type.__class__ is str and detail_type.endswith(_VIA_CLOUDTRAIL):
         return EVENTBRIDGE, getattr(decoded, phases.detail)
     return None
+
+
+def _detail_record(phases: Phases, decoded: Any) -> Any:
+    """The record in a payload decoded as either shape, as `_payload_shape` finds it, or None."""
+    found = _payload_shape(phases, decoded)
+    return None if found is None else found[1]
 
 
 def _record_of(phases: Phases, decoded: Any) -> tuple[str, dict[str, Any] | None]:

@@ -125,7 +125,8 @@ class Skipper:
         self._unskimmed = set(range(len(self.fields), len(everything))) | self._through_list
         self._needed = [0 for _ in everything]  # records whose plan read the field unskimmed
         self._seen = 0  # records split since the counts were last halved
-        self._later_records: dict[tuple[int, ...], msgspec.json.Decoder[Any]] = {}
+        # (later fields, of a Kinesis payload) -> the decoder of just those (see _unskimmed_struct)
+        self._later_records: dict[tuple[tuple[int, ...], bool], msgspec.json.Decoder[Any]] = {}
         self.skim_keys = self._skim_keys()
         # A record's first member, decoded as a Raw: where a kept record is in its run (see
         # logruns.Run), unless a rule reads it (then kept records are found by a second scan).
@@ -167,12 +168,19 @@ class Skipper:
             self._skim_envelope = msgspec.json.Decoder(envelope_type(self.skim_keys | {"errorCode"}))
         return self._skim_envelope
 
-    def split(self, structs: list[Any], element: Callable[[int], Any] | None = None) -> list[Any] | None:
+    def split(
+        self,
+        structs: list[Any],
+        element: Callable[[int], Any] | None = None,
+        payload_record: Callable[[Any], Any] | None = None,
+    ) -> list[Any] | None:
         """Per element: True when no rule can match it, IGNORED when an ignore rule is known to
         match it (Plan.ignored), else its Plan (False: not known here).
 
-        `element(position)` gives an element's bytes (a log-file run's), for the few whose plan
-        reads a field the skim leaves out; without it, those are not known here.
+        `element(position)` gives an element's bytes, for the few whose plan reads a field the
+        skim leaves out; without it, those are not known here. They are a log-file record's, or,
+        with `payload_record`, a Kinesis payload's (an EventBridge envelope or a bare record,
+        decoded as either): `payload_record(decoded)` is the record in it, or None.
         None when the run needs the usual way (and always when no rule has a guard).
         """
         if not self.enabled:
@@ -194,7 +202,7 @@ class Skipper:
                     skips[position] = self._decide(keys[position])
         pending = [position for position, skip in enumerate(skips) if skip.__class__ is _Pending]
         if pending:
-            self._refine_all(structs, skips, pending, element)
+            self._refine_all(structs, skips, pending, element, payload_record)
         self._promote(len(structs))
         if True in absent:
             for present in self._present:
@@ -296,7 +304,12 @@ class Skipper:
         return found
 
     def _refine_all(
-        self, structs: list[Any], skips: list[Any], pending: list[int], element: Callable[[int], Any] | None
+        self,
+        structs: list[Any],
+        skips: list[Any],
+        pending: list[int],
+        element: Callable[[int], Any] | None,
+        payload_record: Callable[[Any], Any] | None,
     ) -> None:
         """Replace each pending plan by True or the final Plan, once its later fields are read.
 
@@ -311,7 +324,7 @@ class Skipper:
             if waiting.unskimmed:  # a later field the skim leaves out: read from the element's bytes
                 for number in waiting.unskimmed:
                     needed[number] += 1
-                struct = self._unskimmed_struct(position, element, waiting.plan.later)
+                struct = self._unskimmed_struct(position, element, waiting.plan.later, payload_record)
                 if struct is None:
                     skips[position] = False
                     continue
@@ -321,20 +334,31 @@ class Skipper:
             skips[position] = found
 
     def _unskimmed_struct(
-        self, position: int, element: Callable[[int], Any] | None, later: tuple[int, ...]
+        self,
+        position: int,
+        element: Callable[[int], Any] | None,
+        later: tuple[int, ...],
+        payload_record: Callable[[Any], Any] | None,
     ) -> Any:
         """The element decoded with the later fields `later` (all a pending plan reads), or None
         when it cannot be."""
         if element is None:
             return None
-        decoder = self._later_records.get(later)
+        key = (later, payload_record is not None)
+        decoder = self._later_records.get(key)
         if decoder is None:
             keys = {self._everything[number] for number in later}
-            decoder = self._later_records[later] = msgspec.json.Decoder(record_type(keys))
+            kind = object_type(envelope_keys(keys)) if payload_record is not None else record_type(keys)
+            decoder = self._later_records[key] = msgspec.json.Decoder(kind)
         try:
-            return decoder.decode(element(position))
+            decoded = decoder.decode(element(position))
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return None
+        if payload_record is not None:
+            decoded = payload_record(decoded)
+            if not isinstance(decoded, msgspec.Struct):  # no record, or not an object
+                return None
+        return decoded
 
     def _promote(self, records: int) -> None:
         """Move into the skim the later fields that enough of the records split so far needed.

@@ -290,3 +290,36 @@ def test_payloads_decoded_together_stay_one_value_each() -> None:
             two = outcome(event, config, two_phase=True)
             assert two == outcome(event, config, two_phase=False)
         assert len(outcome(event, CONFIGS["defaults"], two_phase=True)["decode_failures"]) == 3
+
+
+def test_a_later_field_the_skim_leaves_out_is_read_from_the_payload_not_kept() -> None:
+    """`eventName == "RunInstances" and instancesSet.items.0.maxCount > 20`: the skim never reads
+    a key through a list, so a RunInstances record's plan is refined from its own payload (an
+    EventBridge envelope or a bare record) decoded for that field alone. Those the later guard
+    rules out are counted as unmatched in the batch, not kept and evaluated; the outcome is the
+    full decode's."""
+    rule = 'event["eventName"] == "RunInstances" and event.get("requestParameters.instancesSet.items.0.maxCount", 0) > 20'
+    config = {"RULES": rule}
+
+    def record(count: Any) -> dict[str, Any]:
+        return {
+            "eventVersion": "1.09",
+            "eventName": "RunInstances",
+            "eventSource": "ec2.amazonaws.com",
+            "requestParameters": {"instancesSet": {"items": [{"maxCount": count}]}},
+        }
+
+    counts = [5, 50, 1, 2, "50", [50], 3, 60]  # 50 and 60 alert; "50" raises; [50] is a container
+    payloads = [orjson.dumps(eventbridge_envelope(record(count))) for count in counts]
+    payloads += [orjson.dumps(record(count)) for count in counts]  # bare records too
+    event = kinesis_event(payloads)
+    rules = build_ruleset(
+        rules=rule, ignore_rules=None, separator=SEPARATOR, events_to_track=None, function_name=FUNCTION_NAME
+    )
+    batch = kinesis_decoder(decode_mode(rules, {}))(event)
+    # Counted: maxCount 5, 1, 2 and 3 in both shapes. Kept: the alerts, the string (the rule
+    # raises) and the list (a container is left to the usual evaluation).
+    assert batch.unmatched == 8 and len(batch.records) == 8
+    two = outcome(event, config, two_phase=True)
+    assert two == outcome(event, config, two_phase=False)
+    assert len(two["alerts"]) == 4 and len(two["rule_failures"]) == 2
