@@ -9,6 +9,7 @@ from typing import Protocol
 
 from processor.models import Alert, DestinationKind, Record, RuleFailure, RuleRef, Verdict
 from processor.partial.records import PartialRecord
+from processor.render.fields import resolve_actor
 from processor.render.slack import render_slack
 from processor.render.sns import render_sns
 from processor.routing import Router, account_of
@@ -52,13 +53,14 @@ def build_alert(record: Record, rule: RuleRef, router: Router) -> Alert:
     destinations = router.for_alert(account, rule)
     wants_slack = any(d.kind in _SLACK_KINDS for d in destinations)
     wants_sns = any(d.kind is DestinationKind.SNS for d in destinations)
+    actor = resolve_actor(record.event) if wants_slack and wants_sns else None  # once for both
     return Alert(
         record=record,
         rule=rule,
         account_id=account,
         destinations=destinations,
-        slack=render_slack(record, rule, account) if wants_slack else None,
-        sns=render_sns(record, rule, account) if wants_sns else None,
+        slack=render_slack(record, rule, account, actor=actor) if wants_slack else None,
+        sns=render_sns(record, rule, account, actor=actor) if wants_sns else None,
     )
 
 

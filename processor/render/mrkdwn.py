@@ -24,12 +24,13 @@ def escape(text: str) -> str:
 
 def plain(value: Any, limit: int) -> str:
     """A value as escaped mrkdwn text, truncated to `limit`."""
-    return truncate(display(value), limit, escape=escape)
+    return truncate(value if value.__class__ is str and value else display(value), limit, escape=escape)
 
 
 def code(value: Any, limit: int) -> str:
     """A value as inline code: one line, no backticks, escaped, so formatting inside stays literal."""
-    text = display(value).replace("`", _GRAVE_LOOKALIKE).replace("\r", " ").replace("\n", " ")
+    text = value if value.__class__ is str and value else display(value)  # a field is usually a string
+    text = text.replace("`", _GRAVE_LOOKALIKE).replace("\r", " ").replace("\n", " ")
     return f"`{truncate(text, max(limit - 2, 1), escape=escape)}`"
 
 

@@ -9,6 +9,7 @@ Every mrkdwn text object is `verbatim`: without it Slack auto-parses plain text 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,10 +34,13 @@ PAYLOADS = (
 )
 
 
-def render_slack(record: Record, rule: RuleRef, account_id: str) -> SlackMessage:
-    """The alert for one matched record: who did what, key facts, the rule, and the raw documents."""
+def render_slack(record: Record, rule: RuleRef, account_id: str, *, actor: str | None = None) -> SlackMessage:
+    """The alert for one matched record: who did what, key facts, the rule, and the raw documents.
+
+    `actor`: resolve_actor's answer for the record, when the caller already has it."""
     event: Mapping[str, Any] = record.event if isinstance(record.event, Mapping) else {}
-    actor = resolve_actor(event)
+    if actor is None:
+        actor = resolve_actor(event)
     event_name = event.get("eventName")
     error_code = event.get("errorCode")
     failed = error_code not in (None, "")
@@ -50,7 +54,7 @@ def render_slack(record: Record, rule: RuleRef, account_id: str) -> SlackMessage
         {"type": "header", "text": _plain_text(header, HEADER_LIMIT)},
         _section(summary),
         {"type": "section", "fields": _facts(event, rule, account_id)},
-        _context(f"Rule expression: {code(rule.expression, EXPRESSION_LIMIT)}"),
+        _context(_expression_text(rule.expression)),
     ]
     for key, label in PAYLOADS:
         if event.get(key) is not None:
@@ -108,9 +112,6 @@ def render_decode_failure(reason: str, *, count: int, sample_item_id: str, sourc
 
 def _facts(event: Mapping[str, Any], rule: RuleRef, account_id: str) -> list[dict[str, str]]:
     """The short key facts as section fields (Slack allows 10, each up to 2000 characters)."""
-    rule_text = f"{code(rule.id, 300)} ({plain(rule.severity, 50)})"
-    if rule.title:
-        rule_text += f"\n{plain(rule.title, 300)}"
     facts = [
         ("Account", plain(account_id, VALUE_LIMIT)),
         ("Region", plain(event.get("awsRegion"), VALUE_LIMIT)),
@@ -119,9 +120,24 @@ def _facts(event: Mapping[str, Any], rule: RuleRef, account_id: str) -> list[dic
         ("User agent", code(event.get("userAgent"), VALUE_LIMIT)),
         ("Time", plain(event.get("eventTime"), VALUE_LIMIT)),
         ("Event ID", code(event.get("eventID"), VALUE_LIMIT)),
-        ("Rule", rule_text),
+        ("Rule", _rule_text(rule.id, rule.severity, rule.title)),
     ]
     return [{"type": "mrkdwn", "text": f"*{label}*\n{value}", "verbatim": True} for label, value in facts]
+
+
+# A rule's own texts are the same in each of its alerts: made once per rule (strings as keys:
+# hashing a RuleRef hashes every field).
+@functools.lru_cache(maxsize=1024)
+def _rule_text(rule_id: str, severity: str, title: str) -> str:
+    text = f"{code(rule_id, 300)} ({plain(severity, 50)})"
+    if title:
+        text += f"\n{plain(title, 300)}"
+    return text
+
+
+@functools.lru_cache(maxsize=1024)
+def _expression_text(expression: str) -> str:
+    return f"Rule expression: {code(expression, EXPRESSION_LIMIT)}"
 
 
 def _plain_text(text: str, limit: int) -> dict[str, Any]:

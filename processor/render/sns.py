@@ -44,13 +44,13 @@ _BULKY = ("request_parameters", "response_elements", "additional_details")
 _SMALL = 1024
 
 
-def render_sns(record: Record, rule: RuleRef, account_id: str) -> dict[str, Any]:
-    """The JSON-serialisable SNS message for one matched record."""
+def render_sns(record: Record, rule: RuleRef, account_id: str, *, actor: str | None = None) -> dict[str, Any]:
+    """The JSON-serialisable SNS message for one matched record (`actor`: as render_slack's)."""
     event: Mapping[str, Any] = record.event if isinstance(record.event, Mapping) else {}
     identity = event.get("userIdentity")
     event_name = event.get("eventName")
     error_code = event.get("errorCode")
-    title = f"{resolve_actor(event)} called {display(event_name)}"
+    title = f"{resolve_actor(event) if actor is None else actor} called {display(event_name)}"
     if error_code not in (None, ""):
         title += f" but failed due to {error_code}"
     event_id = event.get("eventID")
@@ -76,8 +76,7 @@ def render_sns(record: Record, rule: RuleRef, account_id: str) -> dict[str, Any]
         "user_agent": event.get("userAgent"),
         "error_code": error_code,
     }
-    _make_serialisable(message)
-    _cap_size(message)
+    _cap_size(message, _make_serialisable(message))
     return message
 
 
@@ -99,11 +98,11 @@ def _size(value: Any) -> int:
     return len(orjson.dumps(value))
 
 
-def _make_serialisable(message: dict[str, Any]) -> None:
-    """Turn values orjson rejects (ints beyond 64 bits) into JSON text, so publishing cannot crash."""
+def _make_serialisable(message: dict[str, Any]) -> int:
+    """Turn values orjson rejects (ints beyond 64 bits) into JSON text, so publishing cannot crash;
+    the message's serialised size."""
     try:
-        orjson.dumps(message)
-        return  # the usual message: nothing to turn
+        return _size(message)  # the usual message: nothing to turn
     except TypeError:
         pass
     for key, value in message.items():
@@ -111,12 +110,13 @@ def _make_serialisable(message: dict[str, Any]) -> None:
             orjson.dumps(value)
         except TypeError:
             message[key] = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    return _size(message)
 
 
-def _cap_size(message: dict[str, Any]) -> None:
-    """Shrink the biggest values into marked strings until the message fits SIZE_LIMIT."""
+def _cap_size(message: dict[str, Any], total: int) -> None:
+    """Shrink the biggest values into marked strings until the message (`total` bytes now) fits
+    SIZE_LIMIT."""
     for _ in range(2 * len(message)):  # each pass shrinks one value to what is needed; bounded
-        total = _size(message)
         if total <= SIZE_LIMIT:
             return
         sizes = {key: _size(value) for key, value in message.items()}
@@ -125,6 +125,7 @@ def _cap_size(message: dict[str, Any]) -> None:
             key = max(sizes, key=sizes.__getitem__)
         target = max(sizes[key] - (total - SIZE_LIMIT), 0)
         message[key] = _shrink(message[key], target)
+        total = _size(message)
 
 
 def _shrink(value: Any, target: int) -> str:
