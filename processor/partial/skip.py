@@ -349,6 +349,8 @@ class Skipper:
         if decoder is None:
             keys = {self._everything[number] for number in later}
             kind = object_type(envelope_keys(keys)) if payload_record is not None else record_type(keys)
+            if len(self._later_records) >= _MEMO_LIMIT:
+                self._later_records.clear()
             decoder = self._later_records[key] = msgspec.json.Decoder(kind)
         try:
             decoded = decoder.decode(element(position))
