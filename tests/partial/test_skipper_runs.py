@@ -131,16 +131,10 @@ def test_an_ignore_rule_is_known_to_match_only_when_its_guards_are_the_whole_rul
     assert (unguarded.evaluate(record).ignored_by is not None) is true
 
 
-def test_a_later_guard_through_a_list_index_reads_what_flatten_names() -> None:
-    """`eventName == "RunInstances" and instancesSet.items.0.maxCount > 20`: the skim does not read
-    a key through a list (arrays of structs cost every record), so the records whose plan reads
-    one are decoded again from their bytes, and the second guard reads item 0 of a list, or the
-    member "0" of an object, as flatten names both "items.0"; the others are counted as before."""
-    from tests.partial.test_logfile_equivalence import ANYTIME, outcome
-
-    rule = 'event["eventName"] == "RunInstances" and event.get("requestParameters.instancesSet.items.0.maxCount", 0) > 20'
+def _only(rules_text: str) -> tuple[Any, Skipper]:
+    """The rule set of just these rules (no defaults, no ignore rules) and its Skipper."""
     rules = build_ruleset(
-        rules=rule,
+        rules=rules_text,
         separator=SEPARATOR,
         ignore_rules=None,
         events_to_track=None,
@@ -149,7 +143,18 @@ def test_a_later_guard_through_a_list_index_reads_what_flatten_names() -> None:
     )
     phases = decode_mode(rules, {}).phases
     assert phases is not None
-    skipper = Skipper(phases, None)
+    return rules, Skipper(phases, None)
+
+
+def test_a_later_guard_through_a_list_index_reads_what_flatten_names() -> None:
+    """`eventName == "RunInstances" and instancesSet.items.0.maxCount > 20`: the skim does not read
+    a key through a list (arrays of structs cost every record), so the records whose plan reads
+    one are decoded again from their bytes, and the second guard reads item 0 of a list, or the
+    member "0" of an object, as flatten names both "items.0"; the others are counted as before."""
+    from tests.partial.test_logfile_equivalence import ANYTIME, outcome
+
+    rule = 'event["eventName"] == "RunInstances" and event.get("requestParameters.instancesSet.items.0.maxCount", 0) > 20'
+    rules, skipper = _only(rule)
     assert not any("items" in key for key in skipper.skim_keys)
     shapes: list[Any] = [
         [{"maxCount": 50}],
@@ -209,17 +214,7 @@ def test_a_later_field_joins_the_skim_once_records_need_it_often_and_decides_ali
             'event["eventName"] == "AttachRolePolicy" and event.get("requestParameters.policyArn") == "x"',
         ]
     )
-    rules = build_ruleset(
-        rules=rules_text,
-        separator=SEPARATOR,
-        ignore_rules=None,
-        events_to_track=None,
-        function_name="fn",
-        use_default_rules=False,
-    )
-    phases = decode_mode(rules, {}).phases
-    assert phases is not None
-    skipper = Skipper(phases, None)
+    rules, skipper = _only(rules_text)
     assert "requestParameters.roleArn" not in skipper.skim_keys
     assert "requestParameters.policyArn" not in skipper.skim_keys
     rng = random.Random(7)
