@@ -167,8 +167,8 @@ def _skim_all(decoder: msgspec.json.Decoder[Any], datas: list[bytes]) -> list[An
     ends with `}`, the newline between two payloads can only separate two values (inside a value,
     `}` is never followed by whitespace and `{`, and a string cannot hold a raw newline), so each
     payload holds at least one whole value, and exactly one when there are as many as payloads.
-    (Checking the payloads for newlines of their own, as this did before, added nothing to that:
-    it cost 0.96 ms of a 1,000-record batch, since `bytes.count` reads byte by byte.)
+    A newline inside a payload needs no check of its own: the count settles it (counting them
+    with `bytes.count`, which reads byte by byte, cost 0.96 ms of a 1,000-record batch).
     """
     joined = b"\n".join(datas)
     if (

@@ -114,8 +114,9 @@ class Skipper:
         # one skimmed costs every record (its member, and the dotted spellings it refuses), while
         # most are read for a few records only (`requestParameters.policyArn` after
         # `eventName in [AttachUserPolicy, ...]`). Until then the records whose plan reads one
-        # are decoded again from their bytes for just the plan's later fields (see _refine_all),
-        # or, where the bytes are not at hand (a Kinesis batch), left to the usual evaluation.
+        # are decoded again from their bytes (a log-file record's, or a Kinesis payload's) for
+        # just the plan's later fields (see _refine_all), or, where no bytes are at hand, left to
+        # the usual evaluation.
         # Fields through a list index ("instancesSet.items.0.maxCount") never join it: arrays of
         # structs cost every record (measured on the bench corpus: the skim took 1.3x as long
         # with the four of the user rules).
