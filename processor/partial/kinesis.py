@@ -81,10 +81,10 @@ def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, 
     The payloads are decoded into the fields the Skipper reads, as EventBridge envelopes
     (`skipper.skim_envelope`) and then, those without a detail-type, as either shape
     (`skipper.skim_payload`), in one call when they allow it (`_skim_all`); the views that are
-    CloudTrail records then go through the Skipper together, as a log file's run does, so most records cost a small share of one
-    msgspec call and a few dict lookups. The few it keeps are decoded again for phase 1's fields
-    and become PartialRecords as `payload_record` makes them; the others are left to the usual
-    decode (None).
+    CloudTrail records then go through the Skipper together, as a log file's run does, so most
+    records cost a small share of one msgspec call and a few dict lookups. The few it keeps are
+    decoded again for phase 1's fields and become PartialRecords as `payload_record` makes them;
+    the others are left to the usual decode (None).
     """
     datas = [data for data, _ in payloads]
     decoded = _skim_all(skipper.skim_envelope, datas)

@@ -107,8 +107,7 @@ class Skipper:
         # eventName/eventSource (a record) and eventTime (the window). Most records are only
         # counted, so decoding eventID, eventTime and the rest for them is wasted (measured: the
         # strings and Structs msgspec builds and frees for phase 1's fields). A Kinesis payload
-        # is decoded with phase 1's fields instead: it is small, and the few records kept would
-        # otherwise be decoded twice.
+        # is skimmed for the same fields, plus errorCode (the AccessDenied metric counts it).
         #
         # Later fields join the skim only once records need them often (see _promote): each
         # one skimmed costs every record (its member, and the dotted spellings it refuses), while
@@ -132,7 +131,7 @@ class Skipper:
         # A record's first member, decoded as a Raw: where a kept record is in its run (see
         # logruns.Run), unless a rule reads it (then kept records are found by a second scan).
         self.locator: str | None = None
-        if not any(key.split(".")[0] == "eventVersion" for key in (*self.skim_keys, *everything)):
+        if not any(field.split(".")[0] == "eventVersion" for field in everything):
             self.locator = attribute_name("eventVersion")
         self._skim_run: msgspec.json.Decoder[Any] | None = None
         self._skim_payload: msgspec.json.Decoder[Any] | None = None
@@ -377,7 +376,7 @@ class Skipper:
             number
             for number in self._unskimmed
             if needed[number] >= _PROMOTE_AT_LEAST
-            and needed[number] * _PROMOTE_SHARE > seen
+            and needed[number] * _PROMOTE_ONE_IN > seen
             and number not in self._through_list
         ]
         if promoted:
@@ -472,7 +471,7 @@ _SLOW_RUNS: Final[int] = 16
 _DIRECT_RUNS: Final[int] = 16
 _DIRECT_TESTS: Final[int] = 4
 # When a later field joins the skim (see Skipper._promote).
-_PROMOTE_SHARE: Final[int] = 200
+_PROMOTE_ONE_IN: Final[int] = 200
 _PROMOTE_AT_LEAST: Final[int] = 16
 _WINDOW: Final[int] = 1 << 16
 
