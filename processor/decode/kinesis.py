@@ -65,7 +65,7 @@ COUNTED: Any = object()
 def decode_kinesis_event(
     event: Mapping[str, Any],
     *,
-    fast: Callable[[list[tuple[bytes, str]]], FastBatch] | None = None,
+    fast: Callable[[list[bytes], list[str]], FastBatch] | None = None,
     b64decode: Callable[[str], bytes] = _b64decode,
     b64decode_all: Callable[[list[str]], list[bytes]] | None = None,
 ) -> KinesisBatch:
@@ -75,8 +75,9 @@ def decode_kinesis_event(
     event (a wrongly wired trigger), since no item could then be reported as failed. Logs
     nothing: the reasons in `failures` are for the handler to log.
 
-    `fast(payloads)` (two-phase decoding, see processor.partial) gets every (data, item_id) at
-    once and says, per payload, what FastBatch says; a payload it leaves is decoded as usual.
+    `fast(datas, item_ids)` (two-phase decoding, see processor.partial) gets every payload and
+    its item id at once and says, per payload, what FastBatch says; a payload it leaves is
+    decoded as usual.
     `b64decode` must accept and refuse exactly what `base64.b64decode(validate=True)` does, and
     `b64decode_all` (many texts at once; default: `b64decode` on each) accept the same and raise
     ValueError when any is refused.
@@ -87,13 +88,22 @@ def decode_kinesis_event(
     records: list[Record] = []
     failures: list[DecodeFailure] = []
     decode_all = b64decode_all or functools.partial(_each, b64decode)
-    payloads: list[Any] | None = _well_formed(items, decode_all)  # per item: (data, item_id)
-    if payloads is not None:
-        sequence_numbers = [item_id for _, item_id in payloads]
+    well_formed = _well_formed(items, decode_all)
+    payloads: list[Any]  # per item: (data, item_id), or the DecodeFailure of its data
+    if well_formed is not None:  # the usual batch: every payload decoded in bulk
+        datas, sequence_numbers = well_formed
+        found = fast(datas, sequence_numbers) if fast is not None and datas else None
+        if found is not None and None not in found.results:  # fast took every payload
+            return _batch([r for r in found.results if r is not COUNTED], [], 0, sequence_numbers, found)
+        payloads = list(zip(datas, sequence_numbers, strict=True))
     else:  # some item is odd: one at a time, each failure named
         sequence_numbers, payloads = _one_by_one(items, b64decode)
-    decoded = [p for p in payloads if type(p) is tuple]
-    found = fast(decoded) if fast is not None and decoded else None
+        decoded = [p for p in payloads if type(p) is tuple]
+        found = (
+            fast([data for data, _ in decoded], [item_id for _, item_id in decoded])
+            if fast is not None and decoded
+            else None
+        )
     results = iter(found.results) if found is not None else None
     skipped = 0
     for payload in payloads:
@@ -120,6 +130,16 @@ def decode_kinesis_event(
             records.append(Record(event=record, item_id=item_id, index=index, source=source))
         if built.errors:
             failures.extend(DecodeFailure(item_id, reason) for reason in built.errors)
+    return _batch(records, failures, skipped, sequence_numbers, found)
+
+
+def _batch(
+    records: list[Record],
+    failures: list[DecodeFailure],
+    skipped: int,
+    sequence_numbers: list[str],
+    found: FastBatch | None,
+) -> KinesisBatch:
     return KinesisBatch(
         tuple(records),
         tuple(failures),
@@ -135,9 +155,12 @@ def _each(b64decode: Callable[[str], bytes], texts: list[str]) -> list[bytes]:
     return list(map(b64decode, texts))
 
 
-def _well_formed(items: list[Any], b64decode_all: Callable[[list[str]], list[bytes]]) -> list[Any] | None:
-    """Every item's (data, sequence number) when every item is as Lambda delivers it (an object
-    with a kinesis object holding a sequenceNumber and valid base64 data), read in bulk; else None.
+def _well_formed(
+    items: list[Any], b64decode_all: Callable[[list[str]], list[bytes]]
+) -> tuple[list[bytes], list[str]] | None:
+    """(every item's data, every item's sequence number) when every item is as Lambda delivers it
+    (an object with a kinesis object holding a sequenceNumber and valid base64 data), read in
+    bulk; else None.
     """
     try:
         if set(map(type, items)) != _DICT:
@@ -156,7 +179,7 @@ def _well_formed(items: list[Any], b64decode_all: Callable[[list[str]], list[byt
         datas = b64decode_all(texts)
     except (KeyError, ValueError):  # a missing member, or data that is not base64
         return None
-    return list(zip(datas, sequence_numbers, strict=True))
+    return datas, sequence_numbers
 
 
 _DICT: frozenset[type] = frozenset({dict})

@@ -13,6 +13,7 @@ import base64
 import functools
 import itertools
 import operator
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -75,31 +76,18 @@ def utf8(data: bytes) -> bool:
     return True
 
 
-def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, str]]) -> FastBatch:
+def payload_batch(phases: Phases, skipper: Skipper, datas: list[bytes], item_ids: list[str]) -> FastBatch:
     """Phase 1 for a whole batch: records no rule can match are counted, not made into records.
 
-    The payloads are decoded into the fields the Skipper reads, as EventBridge envelopes
-    (`skipper.skim_envelope`) and then, those without a detail-type, as either shape
-    (`skipper.skim_payload`), in one call when they allow it (`_skim_all`); the views that are
-    CloudTrail records then go through the Skipper together, as a log file's run does, so most
-    records cost a small share of one msgspec call and a few dict lookups. The few it keeps are
-    decoded again for phase 1's fields and become PartialRecords as `payload_record` makes them;
-    the others are left to the usual decode (None).
+    The payloads (`datas[i]`, from Kinesis record `item_ids[i]`) are decoded into the fields the
+    Skipper reads, as EventBridge envelopes (`skipper.skim_envelope`) and then, those without a
+    detail-type, as either shape (`skipper.skim_payload`), in one call when they allow it
+    (`_skim_all`); the views that are CloudTrail records then go through the Skipper together,
+    as a log file's run does, so most records cost a small share of one msgspec call and a few
+    dict lookups. The few it keeps are decoded again for phase 1's fields and become
+    PartialRecords as `payload_record` makes them; the others are left to the usual decode (None).
     """
-    datas = [data for data, _ in payloads]
-    decoded = _skim_all(skipper.skim_envelope, datas)
-    detail_type = phases.detail_type
-    bare = [
-        position
-        for position, struct in enumerate(decoded)
-        if getattr(struct, detail_type, None) in _NO_DETAIL_TYPE  # also a payload not taken
-    ]
-    if bare:  # bare records (or envelopes without a detail-type): decoded as either shape
-        for position, struct in zip(
-            bare, _skim_all(skipper.skim_payload, [datas[p] for p in bare]), strict=True
-        ):
-            decoded[position] = struct
-    at, structs = _records(phases, decoded)
+    at, structs = _records(phases, skipper, datas, _skim_all(skipper.skim_envelope, datas))
     # A record whose plan reads a field the skim leaves out is decoded again from its payload
     # for just that plan's fields (see Skipper._unskimmed_struct), not kept and decoded in full.
     skips = (
@@ -109,20 +97,18 @@ def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, 
     )
     if skips is None:
         skips = [False] * len(structs)
-    results: list[Any] = [None] * len(payloads)
-    kept = []
-    for number, position in enumerate(at):
-        skip = skips[number]
-        if skip is True or skip is IGNORED:
+    kept = [number for number, skip in enumerate(skips) if skip is not True and skip is not IGNORED]
+    if at.__class__ is range:  # every payload a record (the usual batch)
+        results: list[Any] = [COUNTED] * len(datas)
+    else:
+        results = [None] * len(datas)
+        for position in at:
             results[position] = COUNTED
-        else:
-            kept.append(number)
-    codes = [getattr(struct, _ERROR_CODE) for struct in structs]
+    codes = _read_members(structs, _ERROR_CODE)
     for number in kept:
         codes[number] = _UNSET  # kept: counted by the caller, from its record
         position = at[number]
-        data, item_id = payloads[position]
-        results[position] = _kept(phases, data, item_id, skips[number] or None)
+        results[position] = _kept(phases, datas[position], item_ids[position], skips[number] or None)
     denied = sum(map(is_access_denied_code, [code for code in codes if code.__class__ is str]))
     return FastBatch(results, skips.count(True), denied, skips.count(IGNORED))
 
@@ -130,33 +116,63 @@ def payload_batch(phases: Phases, skipper: Skipper, payloads: list[tuple[bytes, 
 _NO_DETAIL_TYPE: Final = (None, _UNSET)  # as `_payload_shape` reads it: a bare record
 
 
-def _records(phases: Phases, decoded: list[Any]) -> tuple[list[int], list[Any]]:
+def _records(
+    phases: Phases, skipper: Skipper, datas: list[bytes], decoded: list[Any]
+) -> tuple[Sequence[int], list[Any]]:
     """(positions, records) of the decoded payloads that hold a record the Skipper can read: a
     bare record, or the detail of an EventBridge event from CloudTrail (as shapes.collect_json
-    reads a payload). Any other payload is left to the usual decode, which says why."""
-    detail_type, detail = phases.detail_type, phases.detail
-    types = [getattr(struct, detail_type, _UNSET) for struct in decoded]
+    reads a payload). Any other payload is left to the usual decode, which says why.
+
+    `decoded` are the payloads skimmed as envelopes; those without a detail-type (bare records)
+    are skimmed again here as either shape. In the usual batch every payload is an event from
+    CloudTrail: the positions are then a range, and the records are read in bulk.
+    """
+    types = _read_members(decoded, phases.detail_type)
     try:
         kinds = set(types)  # a handful: "AWS API Call via CloudTrail", ...
     except TypeError:  # a list or an object where a detail-type is
         kinds = {None}
     if all(kind.__class__ is str and kind.endswith(_VIA_CLOUDTRAIL) for kind in kinds):
-        records = [getattr(struct, detail) for struct in decoded]  # the usual batch: in bulk
+        records = _read_members(decoded, phases.detail)
         if all(issubclass(kind, msgspec.Struct) for kind in set(map(type, records))):
-            return list(range(len(records))), records
+            return range(len(records)), records
+    bare = [position for position, kind in enumerate(types) if kind in _NO_DETAIL_TYPE]
+    if bare:  # bare records (or envelopes without a detail-type, or payloads not taken)
+        for position, struct in zip(
+            bare, _skim_all(skipper.skim_payload, [datas[p] for p in bare]), strict=True
+        ):
+            decoded[position] = struct
+            types[position] = getattr(struct, phases.detail_type, None)
     at: list[int] = []
     structs: list[Any] = []
     for position, (struct, kind) in enumerate(zip(decoded, types, strict=True)):
         if kind in _NO_DETAIL_TYPE:
             record = struct  # a bare record (or not a JSON object: _NOT_TAKEN)
         elif kind.__class__ is str and kind.endswith(_VIA_CLOUDTRAIL):
-            record = getattr(struct, detail)
+            record = getattr(struct, phases.detail)
         else:
             continue
         if isinstance(record, msgspec.Struct):  # else not a record: the usual way says why
             at.append(position)
             structs.append(record)
     return at, structs
+
+
+def _read_members(structs: list[Any], name: str) -> list[Any]:
+    """Member `name` of each struct (None for an element without it: a payload not taken)."""
+    reader = _READERS.get(name)
+    if reader is None:
+        source = f"def read(structs):\n    return [s.{name} for s in structs]\n"
+        namespace: dict[str, Any] = {}
+        exec(compile(source, "<read>", "exec"), namespace)  # noqa: S102 - our own code, a hex name
+        reader = _READERS[name] = namespace["read"]
+    try:
+        return reader(structs)  # type: ignore[no-any-return]
+    except AttributeError:
+        return [getattr(struct, name, None) for struct in structs]
+
+
+_READERS: dict[str, Callable[[list[Any]], list[Any]]] = {}
 
 
 def _skim_all(decoder: msgspec.json.Decoder[Any], datas: list[bytes]) -> list[Any]:
