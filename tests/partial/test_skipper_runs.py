@@ -256,3 +256,95 @@ def test_a_later_field_joins_the_skim_once_records_need_it_often_and_decides_ali
             joined_after = run
     assert joined_after is not None and joined_after <= 1
     assert "requestParameters.policyArn" not in skipper.skim_keys
+
+
+def _usual(rng: random.Random) -> dict[str, Any]:
+    """A record from a small pool of values: after a run or two the memos remember them all."""
+    return {
+        "eventVersion": "1.09",
+        "eventName": rng.choice(["CreateUser", "GetUser", "Decrypt", "ListUsers"]),
+        "eventSource": rng.choice(["iam.amazonaws.com", "kms.amazonaws.com"]),
+        "sourceIPAddress": rng.choice(["185.220.1.1", "10.0.0.1", "192.168.0.1"]),
+        "userIdentity": {"type": rng.choice(["IAMUser", "Root", "AWSService"])},
+        "errorCode": rng.choice(["AccessDenied", None]),
+    }
+
+
+def _odd(rng: random.Random, record: dict[str, Any], kinds: int) -> dict[str, Any]:
+    """One way a record may differ from the pool's: a value not remembered, or one that makes the
+    run take the columns (a member missing on the way, a value that is not hashable)."""
+    odd = rng.choice(["no name", "no source", "null name", "new ip", "number", "no identity", "list"][:kinds])
+    if odd == "no name":
+        del record["eventName"]
+    elif odd == "no source":
+        del record["eventSource"]
+    elif odd == "null name":
+        record["eventName"] = None
+    elif odd == "new ip":
+        record["sourceIPAddress"] = f"185.220.{rng.randrange(256)}.{rng.randrange(256)}"
+    elif odd == "number":
+        record["errorCode"] = rng.choice([0, 1, 2.5])
+    elif odd == "no identity":
+        del record["userIdentity"]
+    else:
+        record["errorCode"] = ["AccessDenied"]
+    return record
+
+
+def test_remembered_classes_decide_each_element_as_the_selector_decides() -> None:
+    """With eventName and eventSource guarded, a run whose values are remembered is classified by
+    one comprehension over the memos; the few values not remembered (a new IP, a number, an
+    absent eventName or eventSource) are classified one struct at a time, and a run with many
+    of them, a missing member or a list takes the columns. Either way each element is decided as
+    the selector decides its record, and one without eventName or eventSource is never counted.
+    Booleans in a guarded field (equal to 1 and 0 as keys) send every later run to the columns."""
+    rules_text = SEPARATOR.join(
+        [
+            'event["eventSource"] == "iam.amazonaws.com" and event["eventName"] in ["CreateUser", "DeleteUser"]',
+            'event.get("userIdentity.type") == "Root"',
+            'event.get("sourceIPAddress", "").startswith("185.220.")',
+            'event.get("errorCode") is True',
+        ]
+    )
+    rules = build_ruleset(
+        rules=rules_text,
+        separator=SEPARATOR,
+        ignore_rules='event["eventName"] == "Decrypt" and event.get("userIdentity.type") == "AWSService"',
+        events_to_track=None,
+        function_name="fn",
+        use_default_rules=False,
+    )
+    phases = decode_mode(rules, {}).phases
+    assert phases is not None
+    skipper = Skipper(phases, None)
+    rng = random.Random(11)
+    remembered = odd_ones = 0
+    for run in range(80):
+        records = [_usual(rng) for _ in range(100)]
+        heavy = run in (30, 50)  # many odd ones, some of them sending the run to the columns
+        for position in rng.sample(range(100), 40 if heavy else rng.randrange(4)):
+            records[position] = _odd(rng, records[position], 7 if heavy else 5)
+        if run >= 70:  # booleans from here on
+            records[0]["errorCode"] = rng.choice([True, False])
+        structs = skipper.skim_run.decode(orjson.dumps(records))
+        before = skipper._keys_off
+        skips = skipper.split(structs)
+        if skips is None:  # a list where a scalar is read: the whole run takes the usual way
+            assert any(isinstance(record.get("errorCode"), list) for record in records)
+            continue
+        remembered += before == 0 and skipper._keys_off == 0 and run < 70
+        for record, skip in zip(records, skips, strict=True):
+            if "eventName" not in record or "eventSource" not in record:
+                odd_ones += 1
+                assert skip is not True and skip is not IGNORED, record
+            if skip is False:
+                continue
+            plan = rules.plan(record)
+            assert (skip is IGNORED) == plan.ignored, record
+            if plan.ignored:
+                continue
+            assert (skip is True) == (not plan.ignore and not plan.rules), record
+            if skip is not True:
+                assert (skip.ignore, skip.rules) == (plan.ignore, plan.rules), record
+    assert skipper._keys is not None and remembered >= 30 and odd_ones >= 20
+    assert skipper._keys_off or skipper._bools[skipper.fields.index("errorCode")]
