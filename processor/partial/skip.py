@@ -94,10 +94,11 @@ class Skipper:
         # eventSource are guarded: their memos never hold UNSET, so an absent one is a miss.
         present = [found for found in self._present if found.__class__ is int]
         self._not_remembered = frozenset(present) if len(present) == 2 else frozenset()
-        self._keys = _keys_reader(self.fields, self._memos) if len(present) == 2 else None
+        # (fields classified directly, see _remembered) -> the comprehension for the others
+        self._keys: dict[tuple[int, ...], Callable[..., list[Any]]] | None = {} if len(present) == 2 else None
         self._keys_off = 0  # runs left to take the columns
         self._keys_missed = False  # ... because values were not remembered (not a missing member)
-        self._missed = 0  # values the columns did not find remembered in the current run
+        self._missed = 0  # values the current run did not find in their memos (direct fields aside)
         self._classify_value = [selector.classifier(number) for number in range(len(everything))]
         self._classify_strings = [selector.string_classifier(number) for number in range(len(everything))]
         # True for a field whose memo holds True/False, which equal 1/0 as keys: see _numbers_apart
@@ -246,8 +247,20 @@ class Skipper:
         if self._keys_off:
             self._keys_off -= 1
             return None
+        # Fields classified directly (mostly new values: see _classes) are read as columns and
+        # passed in; not eventName or eventSource, whose absence must show as a miss.
+        direct = tuple(number for number, runs in enumerate(self._direct) if runs)
+        if not self._not_remembered.isdisjoint(direct):
+            return None
+        reader = self._keys.get(direct)
+        if reader is None:
+            if len(self._keys) >= _MEMO_LIMIT:
+                self._keys.clear()
+            reader = self._keys[direct] = _keys_reader(self.fields, self._memos, direct)
         try:
-            keys = self._keys(structs)
+            keys = reader(
+                structs, *[self._classes(number, self._column(number, structs)) for number in direct]
+            )
         except (AttributeError, TypeError):  # a member missing on the way, or a value not hashable
             self._keys_off, self._keys_missed = _SLOW_RUNS, False
             return None
@@ -291,11 +304,9 @@ class Skipper:
             kinds = set(map(type, values))
             if kinds == _STR:
                 self._direct[number] -= 1
-                self._missed += len(values)
                 return self._classify_strings[number](values)  # type: ignore[misc]
             if kinds <= _STR_OR_EMPTY:  # strings, and the field absent or null in a few records
                 self._direct[number] -= 1
-                self._missed += len(values)
                 return self._strings_with_holes(number, values, memo)
         found = list(map(memo.get, values))
         if self._bools[number]:
@@ -612,15 +623,23 @@ class _Column:
             return self._slow(structs)
 
 
-def _keys_reader(fields: tuple[str, ...], memos: list[dict[Any, int]]) -> Callable[[list[Any]], list[Any]]:
-    """`keys(structs)`: per struct, the tuple of its guarded fields' remembered classes (None for
-    a value not remembered), read as `_Column` reads a column the fast way."""
-    gets = {f"get{number}": memos[number].get for number in range(len(fields))}
+def _keys_reader(
+    fields: tuple[str, ...], memos: list[dict[Any, int]], direct: tuple[int, ...]
+) -> Callable[..., list[Any]]:
+    """`keys(structs, *classes)`: per struct, the tuple of its guarded fields' remembered classes
+    (None for a value not remembered), read as `_Column` reads a column the fast way; the classes
+    of the fields in `direct` are given, one list per field, in that order."""
+    gets = {f"get{number}": memos[number].get for number in range(len(fields)) if number not in direct}
     reads = [
-        f"get{number}(s.{'.'.join(attribute_name(segment) for segment in field.split('.'))})"
+        f"c{number}"
+        if number in direct
+        else f"get{number}(s.{'.'.join(attribute_name(segment) for segment in field.split('.'))})"
         for number, field in enumerate(fields)
     ]
-    source = f"def keys(structs):\n    return [({', '.join(reads)},) for s in structs]\n"
+    given = "".join(f", k{number}" for number in direct)
+    items = f"zip(structs{given}, strict=True)" if direct else "structs"
+    names = "".join(f", c{number}" for number in direct)
+    source = f"def keys(structs{given}):\n    return [({', '.join(reads)},) for s{names} in {items}]\n"
     return _compile(source, "keys", gets)
 
 

@@ -291,11 +291,14 @@ def _odd(rng: random.Random, record: dict[str, Any], kinds: int) -> dict[str, An
     return record
 
 
-def test_remembered_classes_decide_each_element_as_the_selector_decides() -> None:
+def test_remembered_classes_decide_each_element_as_the_selector_decides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """With eventName and eventSource guarded, a run whose values are remembered is classified by
     one comprehension over the memos; the few values not remembered (a new IP, a number, an
     absent eventName or eventSource) are classified one struct at a time, and a run with many
-    of them, a missing member or a list takes the columns. Either way each element is decided as
+    of them, a missing member or a list takes the columns; a field whose values are mostly new
+    (source IPs) is classified directly as a column meanwhile. Either way each element is decided as
     the selector decides its record, and one without eventName or eventSource is never counted.
     Booleans in a guarded field (equal to 1 and 0 as keys) send every later run to the columns."""
     rules_text = SEPARATOR.join(
@@ -317,22 +320,38 @@ def test_remembered_classes_decide_each_element_as_the_selector_decides() -> Non
     phases = decode_mode(rules, {}).phases
     assert phases is not None
     skipper = Skipper(phases, None)
+    answered: list[bool] = []  # per run: whether the memos' comprehension answered it
+
+    def remembered(structs: list[Any]) -> Any:
+        skips = Skipper._remembered(skipper, structs)
+        answered.append(skips is not None)
+        return skips
+
+    monkeypatch.setattr(skipper, "_remembered", remembered)
     rng = random.Random(11)
-    remembered = odd_ones = 0
+    remembered = direct = odd_ones = 0
     for run in range(80):
         records = [_usual(rng) for _ in range(100)]
         heavy = run in (30, 50)  # many odd ones, some of them sending the run to the columns
         for position in rng.sample(range(100), 40 if heavy else rng.randrange(4)):
             records[position] = _odd(rng, records[position], 7 if heavy else 5)
-        if run >= 70:  # booleans from here on
+        if 5 <= run < 25:  # source IPs mostly new: classified directly, the rest remembered
+            for record in records:
+                if rng.random() < 0.8:
+                    record["sourceIPAddress"] = (
+                        f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
+                    )
+        if run >= 70:  # booleans from here on, and numbers equal to them as keys
             records[0]["errorCode"] = rng.choice([True, False])
+            records[1]["errorCode"] = rng.choice([1, 0, 1.0])
         structs = skipper.skim_run.decode(orjson.dumps(records))
-        before = skipper._keys_off
         skips = skipper.split(structs)
         if skips is None:  # a list where a scalar is read: the whole run takes the usual way
             assert any(isinstance(record.get("errorCode"), list) for record in records)
             continue
-        remembered += before == 0 and skipper._keys_off == 0 and run < 70
+        taken = answered.pop() and run < 70
+        remembered += taken
+        direct += taken and any(skipper._direct)
         for record, skip in zip(records, skips, strict=True):
             if "eventName" not in record or "eventSource" not in record:
                 odd_ones += 1
@@ -346,5 +365,5 @@ def test_remembered_classes_decide_each_element_as_the_selector_decides() -> Non
             assert (skip is True) == (not plan.ignore and not plan.rules), record
             if skip is not True:
                 assert (skip.ignore, skip.rules) == (plan.ignore, plan.rules), record
-    assert skipper._keys is not None and remembered >= 30 and odd_ones >= 20
+    assert skipper._keys is not None and remembered >= 30 and direct >= 8 and odd_ones >= 20
     assert skipper._keys_off or skipper._bools[skipper.fields.index("errorCode")]
