@@ -30,7 +30,7 @@ from processor.deliver.metrics import is_access_denied_code
 from processor.partial.phases import Phases
 from processor.partial.records import PartialRecord
 from processor.partial.schema import attribute_name
-from processor.partial.skip import IGNORED, Skipper
+from processor.partial.skip import IGNORED, Skipper, compile_function
 
 __all__ = ["b64decode", "b64decode_all", "payload_batch", "payload_record", "utf8"]
 
@@ -104,7 +104,7 @@ def payload_batch(phases: Phases, skipper: Skipper, datas: list[bytes], item_ids
         results = [None] * len(datas)
         for position in at:
             results[position] = COUNTED
-    codes = _read_members(structs, _ERROR_CODE)
+    codes = _read_members(structs, _READ_ERROR_CODES, _ERROR_CODE)
     for number in kept:
         codes[number] = _UNSET  # kept: counted by the caller, from its record
         position = at[number]
@@ -127,13 +127,13 @@ def _records(
     are skimmed again here as either shape. In the usual batch every payload is an event from
     CloudTrail: the positions are then a range, and the records are read in bulk.
     """
-    types = _read_members(decoded, phases.detail_type)
+    types = _read_members(decoded, _READ_DETAIL_TYPES, _DETAIL_TYPE)
     try:
         kinds = set(types)  # a handful: "AWS API Call via CloudTrail", ...
     except TypeError:  # a list or an object where a detail-type is
         kinds = {None}
     if all(kind.__class__ is str and kind.endswith(_VIA_CLOUDTRAIL) for kind in kinds):
-        records = _read_members(decoded, phases.detail)
+        records = _read_members(decoded, _READ_DETAILS, _DETAIL)
         if all(issubclass(kind, msgspec.Struct) for kind in set(map(type, records))):
             return range(len(records)), records
     bare = [position for position, kind in enumerate(types) if kind in _NO_DETAIL_TYPE]
@@ -158,21 +158,26 @@ def _records(
     return at, structs
 
 
-def _read_members(structs: list[Any], name: str) -> list[Any]:
-    """Member `name` of each struct (None for an element without it: a payload not taken)."""
-    reader = _READERS.get(name)
-    if reader is None:
-        source = f"def read(structs):\n    return [s.{name} for s in structs]\n"
-        namespace: dict[str, Any] = {}
-        exec(compile(source, "<read>", "exec"), namespace)  # noqa: S102 - our own code, a hex name
-        reader = _READERS[name] = namespace["read"]
+def _read_members(structs: list[Any], reader: Callable[[list[Any]], list[Any]], name: str) -> list[Any]:
+    """Member `name` of each struct, by `reader` (`_member_reader(name)`), or None for an element
+    without it (a payload not taken)."""
     try:
-        return reader(structs)  # type: ignore[no-any-return]
+        return reader(structs)
     except AttributeError:
         return [getattr(struct, name, None) for struct in structs]
 
 
-_READERS: dict[str, Callable[[list[Any]], list[Any]]] = {}
+def _member_reader(name: str) -> Callable[[list[Any]], list[Any]]:
+    """`read(structs)`: member `name` of each struct, in one comprehension (half the time of a
+    `map` of an attrgetter, a third of getattr's)."""
+    return compile_function(f"def read(structs):\n    return [s.{name} for s in structs]\n", "read")
+
+
+_DETAIL_TYPE: Final = attribute_name("detail-type")  # Phases.detail_type
+_DETAIL: Final = attribute_name("detail")  # Phases.detail
+_READ_DETAIL_TYPES: Final = _member_reader(_DETAIL_TYPE)
+_READ_DETAILS: Final = _member_reader(_DETAIL)
+_READ_ERROR_CODES: Final = _member_reader(_ERROR_CODE)
 
 
 def _skim_all(decoder: msgspec.json.Decoder[Any], datas: list[bytes]) -> list[Any]:

@@ -48,7 +48,7 @@ from processor.partial.schema import (
 )
 from processor.rules.lookup import MISSING, is_canonical_index, through_list
 
-__all__ = ["IGNORED", "Skipped", "Skipper"]
+__all__ = ["IGNORED", "Skipped", "Skipper", "compile_function"]
 
 # Distinct values remembered per field (and class tuples remembered): there are about 25 fields
 # with the user rules of the bench, so 16,384 each held ~60 MB of strings once a big file filled
@@ -195,39 +195,48 @@ class Skipper:
         if not self.enabled:
             return None
         skips = self._remembered(structs)
-        if skips is not None:
-            absent: list[bool] = []
-            columns: list[list[Any]] = []
-        else:
-            self._missed = 0
-            try:
-                columns = [self._column(number, structs) for number in range(len(self.fields))]
-                classes = [self._classes(number, values) for number, values in enumerate(columns)]
-                keys = list(zip(*classes, strict=True))
-                skips = list(map(self._plans.get, keys))
-                absent = [
-                    _UNSET in (columns[present] if present.__class__ is int else present(structs))
-                    for present in self._present
-                ]
-            except (AttributeError, TypeError):  # an unusual shape, or a value that is not hashable
+        absent: list[int] = []
+        if skips is None:
+            found = self._by_columns(structs)
+            if found is None:
                 return None
-            if None in skips:
-                for position, skip in enumerate(skips):
-                    if skip is None:
-                        skips[position] = self._decide(keys[position])
-            if self._keys_missed and self._missed * _MISSES_ONE_IN <= len(structs):
-                self._keys_off = 0  # the memos now hold the values: the next run reads them at once
+            skips, absent = found
         pending = [position for position, skip in enumerate(skips) if skip.__class__ is _Pending]
         if pending:
             self._refine_all(structs, skips, pending, element, payload_record)
         self._promote(len(structs))
-        if True in absent:
-            for present in self._present:
-                values = columns[present] if present.__class__ is int else present(structs)
-                for position, value in enumerate(values):
-                    if value is _UNSET:
-                        skips[position] = False
+        for position in absent:
+            skips[position] = False
         return skips
+
+    def _by_columns(self, structs: list[Any]) -> tuple[list[Any], list[int]] | None:
+        """`split`'s first answer for each struct, a column at a time, and the positions of the
+        structs without eventName or eventSource; None when the run needs the usual way."""
+        self._missed = 0
+        try:
+            columns = [self._column(number, structs) for number in range(len(self.fields))]
+            classes = [self._classes(number, values) for number, values in enumerate(columns)]
+            keys = list(zip(*classes, strict=True))
+            skips = list(map(self._plans.get, keys))
+            present = [
+                columns[found] if found.__class__ is int else found(structs) for found in self._present
+            ]
+            absent = [
+                position
+                for values in present
+                if _UNSET in values
+                for position, value in enumerate(values)
+                if value is _UNSET
+            ]
+        except (AttributeError, TypeError):  # an unusual shape, or a value that is not hashable
+            return None
+        if None in skips:
+            for position, skip in enumerate(skips):
+                if skip is None:
+                    skips[position] = self._decide(keys[position])
+        if self._keys_missed and self._missed * _MISSES_ONE_IN <= len(structs):
+            self._keys_off = 0  # the memos now hold the values: the next run reads them at once
+        return skips, absent
 
     def _remembered(self, structs: list[Any]) -> list[Any] | None:
         """`split`'s first answer for each struct (a pending plan not yet refined) when most of
@@ -522,7 +531,7 @@ class Skipper:
                     f"    c{number} = memo{number}.get(v)",
                 ]
             lines.append("    return (" + "".join(f"c{number}, " for number in numbers) + ")")
-            found = self._later_readers[numbers] = _compile("\n".join(lines), "classes", memos)
+            found = self._later_readers[numbers] = compile_function("\n".join(lines), "classes", memos)
         return found
 
 
@@ -603,11 +612,10 @@ class _Column:
     __slots__ = ("_fast", "_slow", "_misses")
 
     def __init__(self, field: str) -> None:
-        names = [attribute_name(segment) for segment in field.split(".")]
-        self._fast = _compile(
-            f"def column(structs):\n    return [s.{'.'.join(names)} for s in structs]\n", "column"
+        self._fast = compile_function(
+            f"def column(structs):\n    return [{_attributes(field)} for s in structs]\n", "column"
         )
-        self._slow = _compile(
+        self._slow = compile_function(
             f"def column(structs):\n    return [{_read(field)} for s in structs]\n", "column"
         )
         self._misses = 0  # runs to read the slow way before trying the fast way again
@@ -631,21 +639,25 @@ def _keys_reader(
     of the fields in `direct` are given, one list per field, in that order."""
     gets = {f"get{number}": memos[number].get for number in range(len(fields)) if number not in direct}
     reads = [
-        f"c{number}"
-        if number in direct
-        else f"get{number}(s.{'.'.join(attribute_name(segment) for segment in field.split('.'))})"
+        f"c{number}" if number in direct else f"get{number}({_attributes(field)})"
         for number, field in enumerate(fields)
     ]
     given = "".join(f", k{number}" for number in direct)
     items = f"zip(structs{given}, strict=True)" if direct else "structs"
     names = "".join(f", c{number}" for number in direct)
     source = f"def keys(structs{given}):\n    return [({', '.join(reads)},) for s{names} in {items}]\n"
-    return _compile(source, "keys", gets)
+    return compile_function(source, "keys", gets)
+
+
+def _attributes(field: str) -> str:
+    """The expression reading `field` from a struct `s` member by member: `s.m_a.m_b` (raises
+    AttributeError where a member is missing on the way; see `_read` for the reading that does not)."""
+    return "s." + ".".join(attribute_name(segment) for segment in field.split("."))
 
 
 def _compile_reader(field: str) -> Callable[[Any], Any]:
     """`read(s)`: the field's value in one struct, read as `_Column` reads it."""
-    return _compile(f"def read(s):\n    return {_read(field)}\n", "read")
+    return compile_function(f"def read(s):\n    return {_read(field)}\n", "read")
 
 
 def _read(field: str) -> str:
@@ -671,8 +683,9 @@ def _at(value: Any, index: int, name: str) -> Any:
     return getattr(value, name, _UNSET)
 
 
-def _compile(source: str, name: str, names: dict[str, Any] | None = None) -> Callable[..., Any]:
-    """The function `name` defined by `source` (our own generated code), seeing `names` too."""
+def compile_function(source: str, name: str, names: dict[str, Any] | None = None) -> Callable[..., Any]:
+    """The function `name` defined by `source` (our own generated code, never a rule's text),
+    seeing `names` too, and UNSET and `_at` as `_read`'s expressions use them."""
     namespace: dict[str, Any] = {"UNSET": _UNSET, "at": _at, **(names or {})}
     exec(compile(source, f"<{name}>", "exec"), namespace)  # noqa: S102 - our own code
     return namespace[name]
