@@ -89,7 +89,8 @@ class Skipper:
             self.fields.index(field) if field in self.fields else _Column(field)
             for field in ("eventName", "eventSource")
         ]
-        self._memos: list[dict[Any, int]] = [{} for _ in everything]  # value -> class, per field
+        # value -> class, per field; cleared in place, never replaced: generated readers hold `get`
+        self._memos: list[dict[Any, int]] = [{} for _ in everything]
         # Every guarded field's class in one comprehension (see _remembered), when eventName and
         # eventSource are guarded: their memos never hold UNSET, so an absent one is a miss.
         present = [found for found in self._present if found.__class__ is int]
