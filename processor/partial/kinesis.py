@@ -39,6 +39,8 @@ _SOURCES: Final = {EVENTBRIDGE: "kinesis:" + EVENTBRIDGE, CLOUDTRAIL: "kinesis:"
 _FAILED: Final = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 _UNSET: Final = msgspec.UNSET
 _ERROR_CODE: Final = attribute_name("errorCode")  # the Skipper's payload decoder reads it (metrics)
+_DETAIL_TYPE: Final = attribute_name("detail-type")  # an envelope's members, as every schema names them
+_DETAIL: Final = attribute_name("detail")
 
 
 class _NotTaken:
@@ -142,14 +144,14 @@ def _records(
             bare, _skim_all(skipper.skim_payload, [datas[p] for p in bare]), strict=True
         ):
             decoded[position] = struct
-            types[position] = getattr(struct, phases.detail_type, None)
+            types[position] = getattr(struct, _DETAIL_TYPE, None)
     at: list[int] = []
     structs: list[Any] = []
     for position, (struct, kind) in enumerate(zip(decoded, types, strict=True)):
         if kind in _NO_DETAIL_TYPE:
             record = struct  # a bare record (or not a JSON object: _NOT_TAKEN)
         elif kind.__class__ is str and kind.endswith(_VIA_CLOUDTRAIL):
-            record = getattr(struct, phases.detail)
+            record = getattr(struct, _DETAIL)
         else:
             continue
         if isinstance(record, msgspec.Struct):  # else not a record: the usual way says why
@@ -173,8 +175,6 @@ def _member_reader(name: str) -> Callable[[list[Any]], list[Any]]:
     return compile_function(f"def read(structs):\n    return [s.{name} for s in structs]\n", "read")
 
 
-_DETAIL_TYPE: Final = attribute_name("detail-type")  # Phases.detail_type
-_DETAIL: Final = attribute_name("detail")  # Phases.detail
 _READ_DETAIL_TYPES: Final = _member_reader(_DETAIL_TYPE)
 _READ_DETAILS: Final = _member_reader(_DETAIL)
 _READ_ERROR_CODES: Final = _member_reader(_ERROR_CODE)
@@ -263,11 +263,11 @@ def _partial_record(
 def _payload_shape(phases: Phases, decoded: Any) -> tuple[str, Any] | None:
     """(shape, the decoded record) as shapes.collect_json reads a payload: a bare record, or an
     EventBridge envelope's detail; None for an EventBridge event that is not from CloudTrail."""
-    detail_type = getattr(decoded, phases.detail_type)
+    detail_type = getattr(decoded, _DETAIL_TYPE)
     if detail_type in _NO_DETAIL_TYPE:
         return CLOUDTRAIL, decoded
     if detail_type.__class__ is str and detail_type.endswith(_VIA_CLOUDTRAIL):
-        return EVENTBRIDGE, getattr(decoded, phases.detail)
+        return EVENTBRIDGE, getattr(decoded, _DETAIL)
     return None
 
 

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import msgspec
 
-from processor.partial.schema import attribute_name, envelope_keys, object_type, record_type, whole
+from processor.partial.schema import envelope_keys, object_type, record_type, whole
 from processor.rules.lookup import through_list
 from processor.rules.ruleset import RuleSet
 
@@ -48,7 +48,6 @@ class Phases:
         record_type(self.all)  # raises UnsupportedKey now rather than on some record later
         payload = object_type(envelope_keys(self.first))  # a payload taken here starts with "{"
         self.payload = msgspec.json.Decoder(payload)
-        self.detail_type, self.detail = attribute_name("detail-type"), attribute_name("detail")
         self.run = msgspec.json.Decoder(list[record_type(self.first)])  # type: ignore[misc]
         self._record: msgspec.json.Decoder[Any] | None = None
         self.raw_run = msgspec.json.Decoder(list[msgspec.Raw])

@@ -561,9 +561,9 @@ _SLOW_RUNS: Final[int] = 16
 # looked up again (its values may have become repetitive); only with a few tests on it (each is
 # one pass over the column).
 _DIRECT_RUNS: Final[int] = 16
+_DIRECT_TESTS: Final[int] = 4
 # A run whose values miss the memos in more than one struct in this many takes the columns.
 _MISSES_ONE_IN: Final[int] = 16
-_DIRECT_TESTS: Final[int] = 4
 # When a later field joins the skim (see Skipper._promote).
 _PROMOTE_ONE_IN: Final[int] = 200
 _PROMOTE_AT_LEAST: Final[int] = 16
