@@ -9,26 +9,20 @@ a huge file streams by.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
-from typing import TYPE_CHECKING
 
 from backfill.config import PreviewRouter
 from backfill.errors import ObjectUnreadable
 from backfill.output import alert_line
 from backfill.window import EventFilter
 from processor.errors import DecodeError
-from processor.logfiles import LogFileReader
+from processor.fastpath import FastPath, decode_mode
+from processor.logfiles import Counted, LogFileReader
 from processor.models import Alert, Record, RuleFailure
-from processor.partial.mode import decode_mode
 from processor.pipeline import Rules, evaluate
 from processor.routing import Router
 from processor.settings import Settings
-
-if TYPE_CHECKING:
-    from processor.partial.phases import Phases
-    from processor.partial.skip import Skipper
 
 BATCH_RECORDS = 2000
 MAX_REASONS = 5  # undecodable elements and rule errors named per object; the rest are counted
@@ -82,39 +76,40 @@ class ObjectEvaluator:
         in_window: EventFilter,
         *,
         as_lines: bool,
-        phases: Phases | None = None,
+        fast: FastPath | None = None,
     ) -> None:
         self._rules = rules
         self._router = router
         self._in_window = in_window
         self._as_lines = as_lines
-        self._phases = phases  # two-phase decoding (processor.partial), when exact for these rules
-        self._skipper: Skipper | None = None
-        if phases is not None and type(in_window) is EventFilter:  # it reads eventTime only
-            from processor.partial.skip import Skipper
-
-            self._skipper = Skipper(phases, _time_filter(in_window))
+        self._fast = fast  # the records no rule can match are only counted (processor/fastpath.py)
 
     def run(self, url: str, chunks: Iterable[bytes]) -> Iterator[Batch]:
-        reader = LogFileReader(url, phases=self._phases, skipper=self._skipper)
+        """The object's batches; the last one has `done` (and `error` if it broke off: the
+        records read before that point are evaluated all the same)."""
+        bounded = self._in_window.start is not None or self._in_window.end is not None
+        reader = LogFileReader(url, fast=self._fast, in_window=self._in_window if bounded else None)
         records = reader.records(chunks)
-        reported = 0
-        skipped = [0, 0, 0]  # what the reader counted instead of returning, up to the last batch
-        try:
-            while (batch := _next_batch(records, reader)) or _counted(reader, skipped):
-                result = self._evaluate(url, batch)
-                reported = self._add_decode_failures(result, reader, reported)
-                self._add_skipped(result.counts, reader, skipped)
-                yield result
-        except DecodeError as exc:
-            yield self._final(url, reader, reported, skipped, error=str(exc))
-            return
-        except ObjectUnreadable as exc:  # the download or file read failed or broke off
-            yield self._final(url, reader, reported, skipped, error=f"could not be read: {exc}")
-            return
-        yield self._final(url, reader, reported, skipped, error=None)
+        seen = _Seen()
+        error: str | None = None
+        while True:
+            batch: list[Record] = []
+            try:
+                _fill(batch, records, reader)
+            except DecodeError as exc:
+                error = str(exc)
+            except ObjectUnreadable as exc:  # the download or file read failed or broke off
+                error = f"could not be read: {exc}"
+            if batch or reader.counted.total > seen.counted.total:
+                yield self._evaluate(url, batch, reader, seen)
+            if error is not None or not batch:
+                break
+        counts = Counts()
+        self._add_reader_counts(counts, reader, seen)
+        reasons = tuple(f.reason for f in reader.failures[:MAX_REASONS])
+        yield Batch(url, (), counts, reasons=reasons, done=True, error=error)
 
-    def _evaluate(self, url: str, records: list[Record]) -> Batch:
+    def _evaluate(self, url: str, records: list[Record], reader: LogFileReader, seen: _Seen) -> Batch:
         kept = [record for record in records if self._in_window(record.event)]
         evaluation = evaluate(kept, self._rules, self._router)
         counts = Counts(
@@ -127,69 +122,49 @@ class ObjectEvaluator:
             alerts=len(evaluation.alerts),
             per_rule=evaluation.alerts_per_rule,
         )
-        if (
-            self._as_lines
-        ):  # a dry run: workers format, so the parent only writes (and nothing is pickled twice)
+        self._add_reader_counts(counts, reader, seen)
+        if self._as_lines:  # a dry run: workers format, so the parent only writes (nothing is pickled twice)
             lines = tuple(alert_line(alert) for alert in evaluation.alerts)
             return Batch(url, (), counts, evaluation.rule_failures[:MAX_REASONS], lines=lines)
         return Batch(url, evaluation.alerts, counts, evaluation.rule_failures[:MAX_REASONS])
 
     @staticmethod
-    def _add_decode_failures(batch: Batch, reader: LogFileReader, reported: int) -> int:
-        new = reader.failures[reported:]
-        batch.counts.undecodable += len(new)
-        return reported + len(new)
-
-    @staticmethod
-    def _add_skipped(counts: Counts, reader: LogFileReader, skipped: list[int]) -> None:
-        """Records the reader counted instead of returning (no rule can match them, or an ignore
-        rule is known to) since the last batch."""
-        now = [reader.skipped_unmatched, reader.skipped_outside, reader.skipped_ignored]
-        new_unmatched, new_outside, new_ignored = (n - before for n, before in zip(now, skipped, strict=True))
-        counts.events += new_unmatched + new_outside + new_ignored
-        counts.unmatched += new_unmatched
-        counts.outside_window += new_outside
-        counts.ignored += new_ignored
-        skipped[:] = now
-
-    def _final(
-        self, url: str, reader: LogFileReader, reported: int, skipped: list[int], *, error: str | None
-    ) -> Batch:
-        counts = Counts()
-        counts.undecodable = len(reader.failures) - reported
-        self._add_skipped(counts, reader, skipped)
-        reasons = tuple(f.reason for f in reader.failures[:MAX_REASONS])
-        return Batch(url, (), counts, reasons=reasons, done=True, error=error)
+    def _add_reader_counts(counts: Counts, reader: LogFileReader, seen: _Seen) -> None:
+        """What the reader reported since the last batch: undecodable elements, and the records
+        the fast path counted instead of returning."""
+        counts.undecodable += len(reader.failures) - seen.failures
+        seen.failures = len(reader.failures)
+        now, before = reader.counted, seen.counted
+        unmatched, outside, ignored = (
+            now.unmatched - before.unmatched,
+            now.outside - before.outside,
+            now.ignored - before.ignored,
+        )
+        counts.events += unmatched + outside + ignored
+        counts.unmatched += unmatched
+        counts.outside_window += outside
+        counts.ignored += ignored
+        seen.counted = Counted(now.unmatched, now.ignored, now.outside)
 
 
-def _next_batch(records: Iterator[Record], reader: LogFileReader) -> list[Record]:
-    """Up to BATCH_RECORDS records, ending early once as many were read, counted ones included.
+@dataclass
+class _Seen:
+    """What the reader had reported when the last batch was made."""
 
-    With two-phase decoding most records are only counted (processor/partial/skip.py): a batch
-    of 2,000 kept records could span 30,000 read, holding their views and bytes meanwhile, and
-    delay progress and the state file as long.
-    """
-    if not reader.counts_in_bulk:
-        return list(islice(records, BATCH_RECORDS))
-    start = reader.skipped
-    batch: list[Record] = []
+    failures: int = 0
+    counted: Counted = field(default_factory=Counted)
+
+
+def _fill(batch: list[Record], records: Iterator[Record], reader: LogFileReader) -> None:
+    """Add up to BATCH_RECORDS records to `batch`, ending early once as many were read, counted
+    ones included (most records are only counted: a batch of 2,000 kept records could span
+    30,000 read, delaying progress and the state file as long). Records added before an error
+    stay in `batch`: they were real and are evaluated."""
+    start = reader.counted.total
     for record in records:
         batch.append(record)
-        if len(batch) + reader.skipped - start >= BATCH_RECORDS:
-            break
-    return batch
-
-
-def _counted(reader: LogFileReader, skipped: list[int]) -> bool:
-    """True when the reader counted records since the last batch (they make a batch of their own)."""
-    return reader.skipped > sum(skipped)
-
-
-def _time_filter(in_window: EventFilter) -> Callable[[str], bool] | None:
-    """The window as a test of an eventTime string; None when it has no bounds (all kept)."""
-    if in_window.start is None and in_window.end is None:
-        return None
-    return lambda when: in_window({"eventTime": when})
+        if len(batch) + reader.counted.total - start >= BATCH_RECORDS:
+            return
 
 
 def build_evaluator(
@@ -200,5 +175,5 @@ def build_evaluator(
 
     router = PreviewRouter(settings) if preview else Router(settings)
     rules = build_rules(settings)
-    phases = decode_mode(rules).phases
-    return ObjectEvaluator(rules, router, in_window, as_lines=not send, phases=phases)
+    fast, _ = decode_mode(rules, settings.decode)
+    return ObjectEvaluator(rules, router, in_window, as_lines=not send, fast=fast)

@@ -3,8 +3,8 @@
 A batch of 1,000 EventBridge-shaped records (the corpus's records wrapped as EventBridge delivers
 them) goes through the App's Kinesis decoder and `pipeline.evaluate` with the default + user
 rules, routed to a webhook and rendered; the floor is base64 + orjson.loads of every record's
-data. The project runs in its own decode mode (two-phase: partial views, full decode of alerts
-only; see processor/partial) and, for comparison and to check that both decide alike, with the
+data. The project runs with its fast path (processor/fastpath.py: only the records some rule may
+match are decoded in full) and, for comparison and to check that both decide alike, with the
 full decode. Delivery is not measured: it is network time, the same for any implementation.
 """
 
@@ -19,8 +19,9 @@ from bench.core import DEFAULTS, WITH_USER_RULES, Config
 from bench.report import Row
 from bench.timing import interleaved
 from processor.app import build_rules
+from processor.decode.kinesis import decode_kinesis_event
 from processor.devtools.kinesis_events import eventbridge_envelope, lambda_kinesis_event
-from processor.partial.mode import decode_mode, kinesis_decoder
+from processor.fastpath import decode_mode
 from processor.pipeline import evaluate
 from processor.routing import Router
 from processor.settings import load_settings
@@ -46,13 +47,16 @@ def _alerts(evaluation: Any) -> list[tuple[str, int, str, bytes]]:
 def _contenders(config: Config, event: dict[str, Any]) -> dict[str, Any]:
     settings = load_settings({**config.environ, "HOOK_URL": "https://hooks.slack.com/services/T0/B0/x"})
     router = Router(settings)
-    two_phase = build_rules(settings)
+    fast_rules = build_rules(settings)
     full_rules = build_rules(settings)
-    decode = kinesis_decoder(decode_mode(two_phase, {}))
-    full = kinesis_decoder(decode_mode(full_rules, {"TRAILALERT_DECODE": "full"}))
+    fast, _ = decode_mode(fast_rules)
     return {
-        f"{config.name}, two-phase": lambda: _alerts(evaluate(decode(event).records, two_phase, router)),
-        f"{config.name}, full decode": lambda: _alerts(evaluate(full(event).records, full_rules, router)),
+        f"{config.name}, fast path": lambda: _alerts(
+            evaluate(decode_kinesis_event(event, fast=fast).records, fast_rules, router)
+        ),
+        f"{config.name}, full decode": lambda: _alerts(
+            evaluate(decode_kinesis_event(event).records, full_rules, router)
+        ),
     }
 
 
@@ -70,10 +74,10 @@ def measure_lambda(records: list[dict[str, Any]], repeats: int) -> tuple[list[Ro
     rows: list[Row] = []
     checks: dict[str, Any] = {}
     for config in (DEFAULTS, WITH_USER_RULES):
-        for mode in ("two-phase", "full decode"):
+        for mode in ("fast path", "full decode"):
             name = f"{config.name}, {mode}"
             ratio = timed[name].ratio(timed["floor"])
-            gated = mode == "two-phase"
+            gated = mode == "fast path"
             rows.append(
                 Row(
                     figure=f"Lambda batch of {BATCH} EventBridge records, {name}",
@@ -87,7 +91,7 @@ def measure_lambda(records: list[dict[str, Any]], repeats: int) -> tuple[list[Ro
                     notes=f"{len(timed[name].result)} alerts in the batch",
                 )
             )
-        same = timed[f"{config.name}, two-phase"].result == timed[f"{config.name}, full decode"].result
-        checks[f"lambda_alerts, {config.name}"] = len(timed[f"{config.name}, two-phase"].result)
-        checks[f"lambda_two_phase_equals_full, {config.name}"] = same
+        same = timed[f"{config.name}, fast path"].result == timed[f"{config.name}, full decode"].result
+        checks[f"lambda_alerts, {config.name}"] = len(timed[f"{config.name}, fast path"].result)
+        checks[f"lambda_fast_path_equals_full, {config.name}"] = same
     return rows, checks

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from processor.decode.kinesis import KinesisBatch
+from processor.decode.kinesis import decode_kinesis_event
 from processor.decode.result import DecodeFailure
 from processor.deliver.dispatcher import Dispatcher
 from processor.deliver.ledger import DeliveryLedger, MemoryLedger
@@ -34,8 +34,8 @@ from processor.deliver.senders import (
 from processor.deliver.storm import STORM_THRESHOLD
 from processor.deliver.timing import SYSTEM, Timing
 from processor.errors import ConfigError
+from processor.fastpath import FastPath, decode_mode
 from processor.models import DeliveryOutcome, DestinationKind, RuleFailure, Status
-from processor.partial.mode import DecodeMode, decode_mode, kinesis_decoder
 from processor.pipeline import Evaluation, evaluate
 from processor.render.slack import render_decode_failure, render_rule_failure
 from processor.routing import Router
@@ -219,8 +219,7 @@ class App:
     dispatcher: Dispatcher
     error_reporter: RuleErrorReporter
     emit_metrics: Emit = _stdout_line
-    decode: DecodeMode | None = None  # two-phase decoding (processor.partial) when it is exact
-    _decoder: Callable[[dict[str, Any]], KinesisBatch] | None = field(default=None, repr=False)
+    fast: FastPath | None = None  # None: every record is decoded in full (see processor/fastpath.py)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, emit_metrics: Emit | None = None, **kwargs: Any) -> App:
@@ -232,15 +231,14 @@ class App:
         reporter = RuleErrorReporter(
             dispatcher, router, settings.rule_evaluation_errors_to_slack, clock=timing.clock
         )
-        return cls(
-            settings, rules, router, dispatcher, reporter, emit_metrics or _stdout_line, decode_mode(rules)
-        )
+        fast, _ = decode_mode(rules, settings.decode)
+        return cls(settings, rules, router, dispatcher, reporter, emit_metrics or _stdout_line, fast)
 
     def process_kinesis(
         self, event: dict[str, Any], remaining_seconds: Callable[[], float]
     ) -> dict[str, Any]:
         """Decode and match the whole batch first, then deliver; return the partial batch response."""
-        batch = self._decode(event)
+        batch = decode_kinesis_event(event, fast=self.fast)
         self.error_reporter.report_undecodable(batch.failures, "kinesis", remaining_seconds)
         evaluation = evaluate(batch.records, self.rules, self.router).with_counted(
             batch.unmatched, batch.ignored
@@ -271,12 +269,6 @@ class App:
                 {"itemIdentifier": sequence} for sequence in batch.sequence_numbers if sequence in failed
             ]
         }
-
-    def _decode(self, event: dict[str, Any]) -> KinesisBatch:
-        """The batch's records: matched on partial views when the decode mode is two-phase."""
-        if self._decoder is None:
-            self._decoder = kinesis_decoder(self.decode)
-        return self._decoder(event)
 
     def _log_batch(
         self, evaluation: Evaluation, outcomes: list[DeliveryOutcome], undecodable: int, skipped: int

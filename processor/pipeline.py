@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from processor.models import Alert, DestinationKind, Record, RuleFailure, RuleRef, Verdict
-from processor.partial.records import PartialRecord
 from processor.render.fields import resolve_actor
 from processor.render.slack import render_slack
 from processor.render.sns import render_sns
@@ -34,9 +33,9 @@ class Evaluation:
     alerts_per_rule: Counter[str] = field(default_factory=Counter)
 
     def with_counted(self, unmatched: int, ignored: int = 0) -> Evaluation:
-        """This evaluation plus records counted without being evaluated: two-phase decoding counts
-        the records no rule can match as unmatched, and those an ignore rule is known to match as
-        ignored (see processor.partial.skip)."""
+        """This evaluation plus records counted without being evaluated: the fast path counts the
+        records no rule can match as unmatched, and those an ignore rule is known to match as
+        ignored (see processor/fastpath.py)."""
         if not unmatched and not ignored:
             return self
         return replace(
@@ -64,12 +63,8 @@ def build_alert(record: Record, rule: RuleRef, router: Router) -> Alert:
     )
 
 
-def evaluate(records: Iterable[Record | PartialRecord], rules: Rules, router: Router) -> Evaluation:
-    """Match every record, then route and render the ones that matched.
-
-    A PartialRecord (two-phase decoding) is matched on its partial view and decoded in full
-    only when it alerts.
-    """
+def evaluate(records: Iterable[Record], rules: Rules, router: Router) -> Evaluation:
+    """Match every record, then route and render the ones that matched."""
     alerts: list[Alert] = []
     failures: list[RuleFailure] = []
     unrouted: list[Record] = []
@@ -77,10 +72,7 @@ def evaluate(records: Iterable[Record | PartialRecord], rules: Rules, router: Ro
     count = ignored = unmatched = 0
     for record in records:
         count += 1
-        if type(record) is PartialRecord:  # matched on a partial view (processor.partial)
-            verdict = rules.evaluate_planned(record.event, record.plan)  # type: ignore[attr-defined]
-        else:
-            verdict = rules.evaluate(record.event)
+        verdict = rules.evaluate(record.event)
         if verdict.failures:
             failures.extend(verdict.failures)
         if verdict.ignored_by is not None:
@@ -89,12 +81,6 @@ def evaluate(records: Iterable[Record | PartialRecord], rules: Rules, router: Ro
         if verdict.matched is None:
             unmatched += 1
             continue
-        if type(record) is PartialRecord:  # phase 2: alerts are rendered from the whole record
-            full = record.complete()
-            if full is None:
-                unmatched += 1
-                continue
-            record = full
         alert = build_alert(record, verdict.matched, router)
         per_rule[verdict.matched.id] += 1
         if alert.destinations:

@@ -80,16 +80,21 @@ def list_command(**flags: Any) -> None:
 
 
 def _decode_mode(report: RulesReport) -> str:
-    """Which decode these rules run in (two-phase or full) and why: see processor/partial."""
-    from processor.partial.mode import decode_mode
+    """Whether the fast path runs for these rules (processor/fastpath.py), and why."""
+    from processor.fastpath import decode_mode
     from processor.rules.ruleset import IGNORE_RULES, CompiledRule, RuleSet
+    from processor.settings import decode_setting
 
     compiled = [CompiledRule(c.ref, c.expression) for c in report.checks if c.expression is not None]
     rules = RuleSet(
         [rule for rule in compiled if rule.ref.origin != IGNORE_RULES],
         [rule for rule in compiled if rule.ref.origin == IGNORE_RULES],
     )
-    return decode_mode(rules).describe()
+    try:
+        setting = decode_setting()
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    return decode_mode(rules, setting)[1]
 
 
 def _report(flags: dict[str, Any]) -> RulesReport:
@@ -123,8 +128,8 @@ def _line(check: RuleCheck) -> str:
         text = text[: _EXPRESSION_WIDTH - 1] + "…"
     where = ""
     if check.expression is not None:
-        index = check.expression.index
-        where = f"  [runs on {index[0]} in {sorted(index[1])}]" if index else "  [runs on every event]"
+        guards = check.expression.guards
+        where = f"  [runs when {' and '.join(g.text for g in guards)}]" if guards else "  [runs on every event]"
     line = f"{status} {check.ref.id:<44} {text}{where}"
     if check.error is not None:
         line += f"\n      {check.error.reason}"

@@ -87,24 +87,38 @@ def process_s3_notifications(
 
 
 def _process_object(app: App, note: ObjectEvent, remaining_seconds: Callable[[], float], s3: Any) -> bool:
-    """Stream one log file through the core; False when it should be retried."""
-    reader = LogFileReader(note.url)
-    ok = True
-    try:
-        for batch in _batches(reader.records(_chunks(note, s3))):
+    """Stream one log file through the core; False when it should be retried.
+
+    Records read before a failure are evaluated and delivered all the same. A file that is not
+    a log file, or a damaged one, is reported (retrying cannot mend it); an S3 error (access
+    denied, throttling, a broken connection) is worth a retry, which the ledger keeps from
+    posting twice what this attempt delivered.
+    """
+    reader = LogFileReader(note.url, fast=app.fast)
+    records = reader.records(_chunks(note, s3))
+    ok, retry = True, False
+    while True:
+        batch: list[Record] = []
+        try:
+            batch.extend(islice(records, BATCH_RECORDS))  # type: ignore[arg-type]
+            done = len(batch) < BATCH_RECORDS
+        except DecodeError as exc:  # not a log file, or a damaged one: report it
+            reader.failures.append(DecodeFailure(note.url, str(exc)))
+            done = True
+        except Exception as exc:  # S3 errors: retry
+            log.error(
+                "could not read log file", extra={"object": note.url, "reason": f"{type(exc).__name__}: {exc}"}
+            )
+            done = retry = True
+        if batch:
             evaluation = evaluate(batch, app.rules, app.router)
             app.error_reporter.report(evaluation.rule_failures, "s3", remaining_seconds)
             outcomes = app.dispatcher.deliver(evaluation.alerts, remaining_seconds)
             ok = ok and not any(o.status is Status.FAILED for o in outcomes)
-    except DecodeError as exc:  # not a log file (or a corrupt one): retrying cannot help, so report it
-        reader.failures.append(DecodeFailure(note.url, str(exc)))
-    except Exception as exc:  # S3 errors (access denied, throttling): worth a retry
-        log.error(
-            "could not read log file", extra={"object": note.url, "reason": f"{type(exc).__name__}: {exc}"}
-        )
-        return False
+        if done:
+            break
     app.error_reporter.report_undecodable(tuple(reader.failures), "s3", remaining_seconds)
-    return ok
+    return ok and not retry
 
 
 def _alert_removed(app: App, note: ObjectEvent, remaining_seconds: Callable[[], float]) -> bool:
@@ -156,8 +170,3 @@ def _client(s3: Any) -> Any:
 
         _s3 = boto3.client("s3")
     return _s3
-
-
-def _batches(records: Iterator[Record]) -> Iterator[list[Record]]:
-    while batch := list(islice(records, BATCH_RECORDS)):
-        yield batch

@@ -46,6 +46,9 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "SEVERITY_ROUTING",
     "S3_REMOVED_OBJECT_NOTIFICATION",
 )
+# Read by the processor but not set by infra/: the default is right in production.
+DIAGNOSTIC_VARIABLES: tuple[str, ...] = ("TRAILALERT_DECODE",)
+DECODE_MODES: tuple[str, ...] = ("auto", "full")
 # Secrets may be given by reference (an SSM parameter name or a Secrets Manager ARN) instead.
 SECRET_REFERENCES: dict[str, str] = {
     "SLACK_BOT_TOKEN": "SLACK_BOT_TOKEN_SECRET",
@@ -103,6 +106,9 @@ class Settings:
     dynamodb_time_to_live: int = 900
 
     s3_removed_object_notification: bool = True  # the S3-notification Lambda alerts on deleted log files
+    # "auto": the fast path decodes in full only the records some rule may match (processor/fastpath.py);
+    # "full": every record is decoded in full (to compare, or to rule the fast path out while diagnosing).
+    decode: str = "auto"
 
     @property
     def uses_slack_app(self) -> bool:
@@ -158,6 +164,7 @@ def load_settings(
         "dynamodb_table_name": text("DYNAMODB_TABLE_NAME"),
         "dynamodb_time_to_live": _positive_int(env, "DYNAMODB_TIME_TO_LIVE", 900),
         "s3_removed_object_notification": _boolean(env, "S3_REMOVED_OBJECT_NOTIFICATION", True),
+        "decode": decode_setting(env),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)
@@ -274,6 +281,22 @@ def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value in _FALSE:
         return False
     raise ConfigError(name, f"{raw!r} is not a boolean (use true or false)")
+
+
+def decode_setting(environ: Mapping[str, str] | None = None) -> str:
+    """TRAILALERT_DECODE, validated: "auto" (the default) or "full"."""
+    return _choice(os.environ if environ is None else environ, "TRAILALERT_DECODE", DECODE_MODES)
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (case and surrounding blanks ignored); unset or empty is the first."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return choices[0]
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(name, f"{raw!r} is not one of {', '.join(choices)}")
+    return value
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -53,8 +53,7 @@ from typing import Any, Final
 
 from processor.errors import RuleError
 from processor.rules import patterns
-from processor.rules.guards import Guard, covers_rule, find_guards, str_test
-from processor.rules.indexing import find_index
+from processor.rules.guards import Guard, covers_rule, find_guards, string_test
 from processor.rules.lookup import MISSING, KeyPath
 from processor.rules.runtime import SAFE_BUILTINS, SAFE_METHODS, accessors, guarded_replace, value_accessors
 
@@ -106,14 +105,12 @@ class CompiledExpression:
 
     `matches` propagates the rule's own exceptions (KeyError for a missing `event["key"]`,
     AttributeError for `None.endswith`): the rule set records them as evaluation errors.
-    `keys` lists every flat key the rule reads; `index` is (field, values) when the rule can
-    only be True for records whose field (eventName/eventSource) is one of `values`; `guards`
-    are the leading conjuncts that read one field each (see guards.py), for the dispatch.
+    `keys` lists every flat key the rule reads; `guards` are the leading conjuncts that read one
+    field each (see guards.py), by which the selector skips the rule for most records.
     """
 
     text: str
     keys: frozenset[str]
-    index: tuple[str, frozenset[str]] | None
     matches: Callable[[dict[str, Any]], bool] = field(repr=False)
     guards: tuple[Guard, ...] = field(default=(), repr=False)
     covered: bool = False  # the guards are the whole rule (guards.covers_rule)
@@ -128,7 +125,6 @@ def compile_expression(text: str, *, setting: str) -> CompiledExpression:
         raise RuleError(setting, text, f"the rule is longer than {MAX_RULE_LENGTH} characters")
     tree = _parse(source, setting, text)
     keys = _Checker(setting, text).check(tree.body)
-    index = find_index(tree.body)
     matches = _compile(tree.body, keys, setting)
     specs = find_guards(tree.body)
     guards = tuple(
@@ -136,14 +132,14 @@ def compile_expression(text: str, *, setting: str) -> CompiledExpression:
             spec.key,
             _compile(spec.node, {spec.key}, setting, exactly_true=False, on_value=True),
             spec.whole,
-            str_test(spec.node, spec.key),
+            ast.unparse(spec.node),
+            string_test(spec.node, spec.key),
         )
         for spec in specs
     )
     return CompiledExpression(
         text=text,
         keys=frozenset(keys),
-        index=index,
         matches=matches,
         guards=guards,
         covered=covers_rule(tree.body, specs),

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Final
 from processor.errors import ConfigError, RuleError
 from processor.models import RuleFailure, RuleRef, Verdict
 from processor.rules.defaults import DEFAULT_RULE_INFO, default_rules, events_to_track_rule
-from processor.rules.dispatch import Dispatch
 from processor.rules.language import CompiledExpression, compile_expression
 from processor.rules.selector import Plan, Selector
 from processor.rules.threshold import ThresholdCounter
@@ -225,7 +224,7 @@ def build_ruleset(**options: Any) -> RuleSet:
 
 
 class RuleSet:
-    """Ordered ignore rules and rules, with an index so a record runs only rules that can match.
+    """Ordered ignore rules and rules, with a selector so a record runs only rules that can match.
 
     A rule with a threshold counts its matches (see threshold.py) and alerts only on the Nth; until
     then evaluation goes on to the next rules, as if it had not matched.
@@ -236,21 +235,12 @@ class RuleSet:
         rules: Sequence[CompiledRule],
         ignore_rules: Sequence[CompiledRule] = (),
         *,
-        use_index: bool = True,
+        use_guards: bool = True,
     ) -> None:
-        self._rules = Dispatch(rules, use_index=use_index)
-        self._ignore = Dispatch(ignore_rules, use_index=use_index)
-        self._selector = Selector(self._ignore.rules, self._rules.rules, use_guards=use_index)
-        self.use_index = use_index
+        self.rules: tuple[CompiledRule, ...] = tuple(rules)
+        self.ignore_rules: tuple[CompiledRule, ...] = tuple(ignore_rules)
+        self.selector: Selector[CompiledRule] = Selector(self.ignore_rules, self.rules, use_guards=use_guards)
         self._counter = ThresholdCounter()
-
-    @property
-    def rules(self) -> tuple[CompiledRule, ...]:
-        return self._rules.rules
-
-    @property
-    def ignore_rules(self) -> tuple[CompiledRule, ...]:
-        return self._ignore.rules
 
     @property
     def keys(self) -> frozenset[str]:
@@ -259,36 +249,18 @@ class RuleSet:
 
     def evaluate(self, event: dict[str, Any]) -> Verdict:
         """Ignore rules, then rules; the first that is True decides. Raising rules become failures."""
-        return self.evaluate_planned(event, self._selector.select(event))
-
-    def plan(self, event: dict[str, Any]) -> Plan[CompiledRule]:
-        """The rules that may match `event` (or raise on it), and every key they read."""
-        return self._selector.select(event)
-
-    def guard_fields(self) -> tuple[str, ...]:
-        """The fields `plan` looks up for every record (empty: every record runs every rule)."""
-        return self._selector.fields
-
-    @property
-    def selector(self) -> Selector[CompiledRule]:
-        return self._selector
-
-    def first_keys(self) -> frozenset[str]:
-        """What `plan` may read of a record: the guarded fields and the unguarded rules' keys."""
-        selector = self._selector
-        return frozenset(selector.fields) | frozenset(selector.later_fields) | selector.unguarded_keys()
+        return self.evaluate_planned(event, self.selector.select(event))
 
     def evaluate_planned(self, event: dict[str, Any], plan: Plan[CompiledRule]) -> Verdict:
-        """`evaluate` with the plan already made (by `plan(event)` or on a view of the same record)."""
+        """`evaluate` with the plan already made by the selector."""
         failures: list[RuleFailure] = []
-        ignore, rules = plan.ignore, plan.rules
-        for rule in ignore:
+        for rule in plan.ignore:
             try:
                 if rule.expression.matches(event):
                     return Verdict(ignored_by=rule.ref, failures=tuple(failures))
             except Exception as exc:  # a rule's own error must not stop the others
                 failures.append(_failure(rule, exc, event))
-        for rule in rules:
+        for rule in plan.rules:
             try:
                 if rule.expression.matches(event) and (
                     rule.ref.threshold is None or self._counter.hit(rule.ref, event)
@@ -298,9 +270,9 @@ class RuleSet:
                 failures.append(_failure(rule, exc, event))
         return Verdict(failures=tuple(failures)) if failures else _NO_VERDICT
 
-    def without_index(self) -> RuleSet:
-        """The same rules evaluated one by one: for checking that the index changes nothing."""
-        return RuleSet(self.rules, self.ignore_rules, use_index=False)
+    def without_guards(self) -> RuleSet:
+        """The same rules, every one run on every record: for checking that guards change nothing."""
+        return RuleSet(self.rules, self.ignore_rules, use_guards=False)
 
 
 def _failure(rule: CompiledRule, exc: Exception, event: dict[str, Any]) -> RuleFailure:
