@@ -129,7 +129,9 @@ def _line(check: RuleCheck) -> str:
     where = ""
     if check.expression is not None:
         guards = check.expression.guards
-        where = f"  [runs when {' and '.join(g.text for g in guards)}]" if guards else "  [runs on every event]"
+        where = (
+            f"  [runs when {' and '.join(g.text for g in guards)}]" if guards else "  [runs on every event]"
+        )
     line = f"{status} {check.ref.id:<44} {text}{where}"
     if check.error is not None:
         line += f"\n      {check.error.reason}"

@@ -107,7 +107,8 @@ def _process_object(app: App, note: ObjectEvent, remaining_seconds: Callable[[],
             done = True
         except Exception as exc:  # S3 errors: retry
             log.error(
-                "could not read log file", extra={"object": note.url, "reason": f"{type(exc).__name__}: {exc}"}
+                "could not read log file",
+                extra={"object": note.url, "reason": f"{type(exc).__name__}: {exc}"},
             )
             done = retry = True
         if batch:

@@ -78,18 +78,20 @@ def decode_kinesis_event(event: Mapping[str, Any], *, fast: FastPath | None = No
     if not isinstance(items, list):
         raise DecodeError("Lambda event has no 'Records' list: it is not a Kinesis event")
     well_formed = _well_formed(items)
+    found = None
+    payloads: list[Any]  # (data, item id), or the DecodeFailure of an item whose data is unreadable
     if well_formed is not None:  # the usual batch: every payload decoded in bulk
         datas, sequence_numbers = well_formed
-        payloads: list[Any] = list(zip(datas, sequence_numbers, strict=True))
+        found = fast.kinesis_payloads(datas) if fast is not None else None
+        kept = found.keep if found is not None else range(len(datas))
+        payloads = [(datas[position], sequence_numbers[position]) for position in kept]
     else:  # some item is odd: one at a time, each failure named
         sequence_numbers, payloads = _one_by_one(items)
-    unmatched = ignored = access_denied = 0
-    if fast is not None:
-        readable = [position for position, payload in enumerate(payloads) if type(payload) is tuple]
-        found = fast.kinesis_payloads([payloads[position][0] for position in readable])
-        counted = set(readable).difference(readable[kept] for kept in found.keep)
-        payloads = [payload for position, payload in enumerate(payloads) if position not in counted]
-        unmatched, ignored, access_denied = found.unmatched, found.ignored, found.access_denied
+        if fast is not None:
+            readable = [position for position, payload in enumerate(payloads) if type(payload) is tuple]
+            found = fast.kinesis_payloads([payloads[position][0] for position in readable])
+            counted = set(readable).difference(readable[kept] for kept in found.keep)
+            payloads = [payload for position, payload in enumerate(payloads) if position not in counted]
     records: list[Record] = []
     failures: list[DecodeFailure] = []
     skipped = 0
@@ -115,9 +117,9 @@ def decode_kinesis_event(event: Mapping[str, Any], *, fast: FastPath | None = No
         tuple(failures),
         skipped,
         tuple(sequence_numbers),
-        unmatched=unmatched,
-        ignored=ignored,
-        counted_access_denied=access_denied,
+        unmatched=found.unmatched if found is not None else 0,
+        ignored=found.ignored if found is not None else 0,
+        counted_access_denied=found.access_denied if found is not None else 0,
     )
 
 

@@ -80,9 +80,10 @@ class Guard:
 
 
 def selectable(key: str) -> bool:
-    """True for a key the selector reads for every record: no list index after its first segment
-    (a column of list elements would cost every record) and no empty segment."""
-    return "" not in key.split(".") and not through_list(key)
+    """True for a key the selector can read for every record: no empty segment, and no list
+    index (`items.0.x`) in the key a rule tests first (a list's elements would be decoded for
+    every record); a later guard may read one."""
+    return "" not in key.split(".")
 
 
 def find_guards(body: ast.expr) -> list[GuardSpec]:
@@ -92,7 +93,7 @@ def find_guards(body: ast.expr) -> list[GuardSpec]:
     found: list[GuardSpec] = []
     for conjunct in conjuncts:
         keys = read_keys(conjunct)
-        if len(keys) == 1 and selectable(key := next(iter(keys))):
+        if len(keys) == 1 and selectable(key := next(iter(keys))) and (found or not through_list(key)):
             found.append(GuardSpec(key, conjunct, whole))
             if len(found) >= MAX_GUARDS:
                 break

@@ -21,7 +21,7 @@ from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar
 from processor.rules.guards import FAIL, RAISES, TRUE, Guard
 from processor.rules.lookup import MISSING, KeyPath
 
-__all__ = ["Plan", "Selector", "REMEMBERED_TYPES"]
+__all__ = ["Plan", "Selector", "REMEMBERED_TYPES", "IGNORED", "UNMATCHED", "RUN", "REFINE"]
 
 # Distinct values remembered per field, and class tuples remembered: each cache is simply
 # cleared when full, since it holds only what depends on values.
@@ -33,6 +33,7 @@ BULK_STRINGS: Final[int] = 16
 # Values remembered by value. Numbers are not: True == 1 == 1.0 as dict keys, yet a guard may tell
 # them apart (`is True`), so a number is classified each time (rare in a guarded field).
 REMEMBERED_TYPES: Final = frozenset({str, bool, type(None), type(MISSING)})
+_STR_ONLY: Final = frozenset({str})
 
 
 class _HasGuards(Protocol):
@@ -49,7 +50,8 @@ class Plan(NamedTuple, Generic[T]):
     `ignored`: the record is known to be ignored, by `ignore[0]`, the only rule left (its guards
     are the whole rule and all passed): it can be counted as ignored without being evaluated.
     `later` (numbers of `Selector.fields`): the plan is not final until the classes of those
-    fields refine it; `classes` are the classes it was made from.
+    fields refine it; `classes` are the first-level classes it was made from. `verdict` sums it
+    up: IGNORED, UNMATCHED (no rule can match the record, nor raise on it), RUN or REFINE.
     """
 
     ignore: tuple[T, ...]
@@ -57,11 +59,15 @@ class Plan(NamedTuple, Generic[T]):
     ignored: bool = False
     later: tuple[int, ...] = ()
     classes: tuple[int, ...] = ()
+    verdict: str = "run"
 
     @property
     def empty(self) -> bool:
         """No rule can match the record, nor raise on it."""
         return not self.ignore and not self.rules
+
+
+IGNORED, UNMATCHED, RUN, REFINE = "ignored", "unmatched", "run", "refine"
 
 
 class Selector(Generic[T]):
@@ -153,25 +159,43 @@ class Selector(Generic[T]):
         return tuple(self._class_of(number, value) for number, value in zip(numbers, values, strict=True))
 
     def column_classes(self, number: int, values: list[Any]) -> list[int]:
-        """The classes of many values of field `number` (JSON strings, booleans, null or MISSING).
+        """The classes of many values of field `number` (JSON scalars, or MISSING).
 
         Values not remembered are classified one by one, except that many new strings of a field
-        whose guards are plain string tests are classified in bulk, and not remembered: such a
-        field's values are mostly new (an ARN, a source IP), and would only churn its memo.
+        whose guards are plain string tests are classified in bulk: a field whose values are
+        mostly new (an ARN, a source IP) costs a few C-level passes over them.
         """
+        if not REMEMBERED_TYPES.issuperset(map(type, values)):  # numbers: never looked up by value
+            return [self._class_of(number, value) for value in values]
         found = list(map(self._memos[number].get, values))
         if None not in found:
             return found  # type: ignore[return-value]
         tests = self._string_tests[number]
-        if tests is not None and found.count(None) >= BULK_STRINGS:
-            new = [p for p, known in enumerate(found) if known is None and type(values[p]) is str]
-            strings = [values[p] for p in new]
+        missed = found.count(None)
+        if tests is not None and missed >= BULK_STRINGS:
+            if missed == len(found) and _STR_ONLY.issuperset(map(type, values)):
+                new: Sequence[int] = range(missed)
+                strings = values
+            else:
+                new = [p for p, known in enumerate(found) if known is None and type(values[p]) is str]
+                strings = [values[p] for p in new]
             results = list(zip(*(list(test(strings)) for test in tests), strict=True))  # type: ignore[misc]
             by_results = self._by_results[number]
-            for position, string, result in zip(new, strings, results, strict=True):
-                class_id = by_results.get(result)
-                if class_id is None:
-                    class_id = by_results[result] = self._class_of(number, string, remember=False)
+            classes = list(map(by_results.get, results))
+            if None in classes:
+                for position, known in enumerate(classes):
+                    if known is None:
+                        known = by_results.get(results[position])
+                        if known is None:
+                            known = by_results[results[position]] = self._class_of(number, strings[position])
+                        classes[position] = known
+            memo = self._memos[number]
+            if len(memo) + len(strings) > MEMO_LIMIT:
+                memo.clear()
+            memo.update(zip(strings, classes, strict=True))
+            if type(new) is range:
+                return classes  # type: ignore[return-value]
+            for position, class_id in zip(new, classes, strict=True):
                 found[position] = class_id
         for position, known in enumerate(found):
             if known is None:
@@ -199,20 +223,28 @@ class Selector(Generic[T]):
 
     def refine(self, plan: Plan[T], values: Sequence[Any]) -> Plan[T]:
         """The final plan, from a first-level plan and the values of its `later` fields (in order)."""
-        later = self.classes(values, plan.later)
-        key = (plan.classes, later)
-        found = self._refined.get(key)
-        if found is None:
-            known = dict(enumerate(plan.classes))
-            known.update(zip(plan.later, later, strict=True))
-            found = self._plan(known, plan.classes)
-            if len(self._refined) >= PLAN_LIMIT:
-                self._refined.clear()
-            self._refined[key] = found
-        return found
+        return self.refined([plan.classes], plan.later, [self.classes(values, plan.later)])[0]
 
-    def _class_of(self, number: int, value: Any, *, remember: bool = True) -> int:
-        remembered = remember and type(value) in REMEMBERED_TYPES
+    def refined(
+        self, first: list[tuple[int, ...]], later: tuple[int, ...], classes: list[tuple[int, ...]]
+    ) -> list[Plan[T]]:
+        """The final plans of records whose first-level plans (made from the classes `first`)
+        all await the fields `later`, whose classes are `classes`."""
+        keys = list(zip(first, classes, strict=True))
+        found = list(map(self._refined.get, keys))
+        if None in found:
+            for position, known in enumerate(found):
+                if known is None:
+                    first_classes, later_classes = keys[position]
+                    known = dict(enumerate(first_classes))
+                    known.update(zip(later, later_classes, strict=True))
+                    if len(self._refined) >= PLAN_LIMIT:
+                        self._refined.clear()
+                    found[position] = self._refined[keys[position]] = self._plan(known, first_classes)
+        return found  # type: ignore[return-value]
+
+    def _class_of(self, number: int, value: Any) -> int:
+        remembered = type(value) in REMEMBERED_TYPES
         memo = self._memos[number]
         if remembered:
             found = memo.get(value)
@@ -257,7 +289,8 @@ class Selector(Generic[T]):
                     true.add(position)
         split = len(self._ignore)
         if kept and kept[0] < split and kept[0] in true:  # the first ignore rule to run is True
-            return Plan((self._ignore[kept[0]],), (), ignored=True)
+            return Plan((self._ignore[kept[0]],), (), ignored=True, verdict=IGNORED)
         ignore = tuple(self._ignore[p] for p in kept if p < split)
         rules = tuple(self._rules[p - split] for p in kept if p >= split)
-        return Plan(ignore, rules, later=tuple(sorted(later)), classes=classes)
+        verdict = REFINE if later else RUN if kept else UNMATCHED
+        return Plan(ignore, rules, later=tuple(sorted(later)), classes=classes, verdict=verdict)
