@@ -128,12 +128,12 @@ class FastPath:
             records = [
                 None if might_be_refused(bytes(raw)) else _decoded(self._decode_record, raw) for raw in raws
             ]
-        return self._sort(records, in_window, count_access_denied=False)
+        return self._sort(_unless_deep(records, raws), in_window, count_access_denied=False)
 
     def kinesis_payloads(self, payloads: Sequence[bytes]) -> Sorted:
         """Sort Kinesis payloads: an EventBridge envelope or a bare record each (anything else,
         KPL aggregates and CloudWatch Logs among them, is kept for the full decode)."""
-        envelopes = self._envelopes(payloads)
+        envelopes = _unless_deep(self._envelopes(payloads), payloads)
         if None not in envelopes and _DETAIL_TYPES.issuperset(map(_detail_type, envelopes)):
             return self._sort(list(map(_detail, envelopes)), None, count_access_denied=True)
         records: list[Any] = []
@@ -271,6 +271,22 @@ def _decoded(decode: Callable[[Any], Any], data: Any) -> Any:
         return None
 
 
+def _unless_deep(decoded: list[Any], raws: Sequence[Any]) -> list[Any]:
+    """`decoded`, with None for each record that may nest deeper than orjson reads (1,024
+    levels): msgspec's own limit follows Python's recursion limit, which a program may raise."""
+    if max(map(len, raws), default=0) < _DEEP_BYTES:
+        return decoded
+    return [
+        None
+        if len(raw) >= _DEEP_BYTES and bytes(raw).count(b"[") + bytes(raw).count(b"{") >= _DEEP
+        else found
+        for raw, found in zip(raws, decoded, strict=True)
+    ]
+
+
+# A record nested this deep has at least this many opening brackets, and twice as many bytes.
+_DEEP: Final = 1000
+_DEEP_BYTES: Final = 2 * _DEEP
 _first_byte = operator.itemgetter(0)
 _last_byte = operator.itemgetter(-1)
 _OPEN: Final = {ord("{")}

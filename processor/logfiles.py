@@ -210,8 +210,8 @@ class _Inflater:
 @dataclass
 class _Run:
     """Consecutive elements of `Records`, from index `first`: `raws[i]` is one element's bytes,
-    `whole` all of them (for the fast path's checks); or, with `failure`, element `first` alone,
-    which could not be kept (too large)."""
+    `whole` is `[` + all of them + `]` (the fast path reads them all at once); or, with
+    `failure`, element `first` alone, which could not be kept (too large)."""
 
     first: int
     raws: list[Any]
@@ -338,8 +338,10 @@ class _Splitter:
         return runs
 
     def _truncated(self) -> LogFileError:
-        where = f"inside Records[{self._index}]" if self.saw_records else "inside the top-level object"
-        if self._state in (_ELEMENT_OR_END, _ELEMENT, _AFTER_ELEMENT):
+        where = "inside the top-level object"
+        if self._state in (_IN_ELEMENT, _SKIP_ELEMENT):
+            where = f"inside Records[{self._index}]"
+        elif self._state in (_ELEMENT_OR_END, _ELEMENT, _AFTER_ELEMENT):
             where = "inside the 'Records' array"
         return LogFileError(f"not a complete JSON document: it ends {where}")
 
@@ -357,8 +359,8 @@ class _Splitter:
             pos = self._pos = _SPACES.match(buf, self._pos).end()  # type: ignore[union-attr]
             if pos >= end:
                 break
-            if state == _ELEMENT:
-                if not (pos < self._exact_until or self._take_run(runs)):
+            if state == _ELEMENT:  # a run of elements, else one element delimited exactly
+                if pos < self._exact_until or not self._take_run(runs):
                     self._start_element()
                 continue
             if not self._token(state, buf[pos], final):
@@ -474,7 +476,7 @@ class _Splitter:
         self._pos = found
         if self._state == _IN_ELEMENT:
             element = buf[self._element_start : found]
-            runs.append(_Run(self._index, [element], element))
+            runs.append(_Run(self._index, [element], b"[" + element + b"]"))
         if self._state == _SKIP_VALUE:
             self._state = _AFTER_VALUE
         else:

@@ -7,8 +7,14 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from processor.devtools.slack_standin import SlackStandIn
+
+# Property tests: a quick pass on a developer's machine, a deeper one in CI (CI=true).
+settings.register_profile("dev", max_examples=30, deadline=None)
+settings.register_profile("ci", max_examples=120, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev")
 
 # Never let a test reach real AWS, whatever the developer's environment holds.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):

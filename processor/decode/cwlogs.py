@@ -15,23 +15,41 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 # A subscription payload is at most 1 MiB compressed and its messages come from PutLogEvents
 # batches of at most 1 MiB, so real payloads expand to a few MiB. The cap stops a hostile or
-# broken producer from exhausting the Lambda's memory with a gzip bomb.
-MAX_DECOMPRESSED = 32 * 1024 * 1024
+# broken producer from exhausting the Lambda's memory with a gzip bomb. It holds for a whole
+# Kinesis record: every gzip member inside it (a KPL aggregate may hold many) counts.
+MAX_DECOMPRESSED = 16 * 1024 * 1024
 
 
 def is_gzip(data: bytes) -> bool:
     return data[:2] == GZIP_MAGIC
 
 
-def gunzip(data: bytes) -> bytes:
-    """Decompress one gzip member, refusing corrupt, truncated or oversized data."""
+class InflateBudget:
+    """What the gzip members of one Kinesis record may still inflate to, in all."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = MAX_DECOMPRESSED if limit is None else limit
+        self.left = self.limit
+
+
+def gunzip(data: bytes, budget: InflateBudget | None = None) -> bytes:
+    """Decompress one gzip member, refusing corrupt, truncated or oversized data; with `budget`,
+    what it inflates to is taken from what the record's members may inflate to in all."""
+    budget = budget or InflateBudget()
+    shared = budget.left < budget.limit  # earlier members of the record inflated already
+    if budget.left <= 0:  # (a max_length of 0 would mean no limit at all)
+        raise DecodeError(
+            f"gzip data expands beyond {budget.limit} bytes (all the gzip members of this Kinesis record together)"
+        )
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        out = inflater.decompress(data, MAX_DECOMPRESSED)
+        out = inflater.decompress(data, budget.left)
     except zlib.error as exc:
         raise DecodeError(f"gzip data is corrupt: {exc}") from None
-    if inflater.unconsumed_tail:
-        raise DecodeError(f"gzip data expands beyond {MAX_DECOMPRESSED} bytes")
+    budget.left -= len(out)
+    if inflater.unconsumed_tail or (budget.left == 0 and not inflater.eof):
+        together = " (all the gzip members of this Kinesis record together)" if shared else ""
+        raise DecodeError(f"gzip data expands beyond {budget.limit} bytes{together}")
     if not inflater.eof:
         raise DecodeError(f"gzip data is truncated: the stream ends after {len(data)} bytes")
     if inflater.unused_data:  # a second gzip member: CloudWatch Logs never writes one
@@ -39,7 +57,9 @@ def gunzip(data: bytes) -> bytes:
     return out
 
 
-def collect_cwlogs(data: bytes, out: PayloadBuilder, prefix: str = "", where: str = "") -> None:
+def collect_cwlogs(
+    data: bytes, out: PayloadBuilder, prefix: str = "", where: str = "", budget: InflateBudget | None = None
+) -> None:
     """Add the records of a gzip CloudWatch Logs subscription payload to `out`.
 
     CONTROL_MESSAGE payloads are counted in `out.skipped` and carry nothing: CloudWatch Logs
@@ -48,7 +68,7 @@ def collect_cwlogs(data: bytes, out: PayloadBuilder, prefix: str = "", where: st
     Messages may be bare CloudTrail records (a trail's log group) or EventBridge envelopes
     (a log group that an EventBridge rule writes to).
     """
-    message = load_json(gunzip(data))
+    message = load_json(gunzip(data, budget))
     if not isinstance(message, dict) or "messageType" not in message:
         what = "no 'messageType'" if isinstance(message, dict) else f"a JSON {json_kind(message)}"
         raise DecodeError(f"gzip payload is not a CloudWatch Logs subscription message: it is {what}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from processor.decode.cwlogs import collect_cwlogs, is_gzip
+from processor.decode.cwlogs import InflateBudget, collect_cwlogs, is_gzip
 from processor.decode.jsonload import load_json
 from processor.decode.kpl import deaggregate, is_aggregated
 from processor.decode.result import DecodedPayload, PayloadBuilder
@@ -25,23 +25,27 @@ def decode_payload(data: bytes) -> DecodedPayload:
 
 
 def collect_payload(data: bytes, out: PayloadBuilder) -> None:
-    """`decode_payload` into a builder: the Kinesis loop reads it directly, saving a frozen copy."""
+    """`decode_payload` into a builder: the Kinesis loop reads it directly, saving a frozen copy.
+
+    All the gzip members of the payload (one per KPL user record, at most) share one inflate
+    budget, so a small aggregate of many members cannot inflate without bound."""
+    budget = InflateBudget()
     if is_aggregated(data):
         for i, user_record in enumerate(deaggregate(data)):
             where = f"KPL user record {i}: "
             try:
-                _collect(user_record, out, KPL_PREFIX, where)
+                _collect(user_record, out, KPL_PREFIX, where, budget)
             except DecodeError as exc:
                 out.fail(f"{where}{exc}")
     else:
-        _collect(data, out, "", "")
+        _collect(data, out, "", "", budget)
 
 
-def _collect(data: bytes, out: PayloadBuilder, prefix: str, where: str) -> None:
+def _collect(data: bytes, out: PayloadBuilder, prefix: str, where: str, budget: InflateBudget) -> None:
     if not data:
         raise DecodeError("payload is empty (0 bytes)")
     if is_gzip(data):
-        collect_cwlogs(data, out, prefix, where)
+        collect_cwlogs(data, out, prefix, where, budget)
     elif prefix and is_aggregated(data):
         raise DecodeError("KPL aggregate nested inside a KPL aggregate (the KPL never nests them)")
     else:

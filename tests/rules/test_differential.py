@@ -1,7 +1,7 @@
 """The engine decides exactly what the reference (flatten + eval, `is True`) decides.
 
 Every fixture, and damaged copies of it (missing, null and odd-typed fields), is run through
-both with the same rules in several orders, with the index on and off.
+both with the same rules in several orders, with the selector's guards on and off.
 """
 
 from __future__ import annotations
@@ -106,12 +106,12 @@ ORDERS = {
 def test_engine_verdicts_equal_the_reference_on_every_record(order: str, with_ignore: bool) -> None:
     rules = ORDERS[order]
     ignore = IGNORE_RULES if with_ignore else []
-    indexed = engine(rules, ignore)
-    plain = indexed.without_index()
+    guarded = engine(rules, ignore)
+    plain = guarded.without_guards()
     mismatches = []
     for label, record in RECORDS:
         expected = reference_verdict(record, rules, ignore)
-        for name, rule_set in (("indexed", indexed), ("plain", plain)):
+        for name, rule_set in (("guarded", guarded), ("plain", plain)):
             got = summarize(rule_set.evaluate(record))
             if got != expected:
                 mismatches.append((label, name, got, expected))
@@ -136,7 +136,7 @@ def test_each_rule_alone_agrees_with_eval_on_every_record(rule_id: str, text: st
         assert summarize(rule_set.evaluate(record)) == reference_verdict(record, [(rule_id, text)]), label
 
 
-def test_the_index_does_not_change_results_for_indexed_rules_on_hand_made_records() -> None:
+def test_guards_do_not_change_results_on_hand_made_records() -> None:
     rules = [
         ("a", '"eventName" in event and event["eventName"] in ["A", "B"]'),
         ("b", 'event.get("eventSource") == "s" and event["eventName"] == "A"'),
@@ -155,7 +155,7 @@ def test_the_index_does_not_change_results_for_indexed_rules_on_hand_made_record
         {"eventName": "A", "eventSource": "s", "x": 2},
         {"eventSource": "s", "x": 2},
     ]
-    indexed = engine(rules, [])
+    guarded = engine(rules, [])
     for record in records:
-        assert summarize(indexed.evaluate(record)) == summarize(indexed.without_index().evaluate(record))
-        assert summarize(indexed.evaluate(record)) == reference_verdict(record, rules), record
+        assert summarize(guarded.evaluate(record)) == summarize(guarded.without_guards().evaluate(record))
+        assert summarize(guarded.evaluate(record)) == reference_verdict(record, rules), record
