@@ -18,12 +18,12 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from processor.deliver.errors import DeliveryError, OutOfTime, RateLimited
+from processor.deliver.errors import ContentRejected, DeliveryError, OutOfTime, RateLimited
 from processor.deliver.ledger import DeliveryLedger
 from processor.deliver.metrics import DeliveryStats
 from processor.deliver.pacing import ChannelPacer
 from processor.deliver.retry import NO_RETRY, RetryPolicy
-from processor.deliver.storm import chunks, storm_digest, storm_summary
+from processor.deliver.storm import chunks, storm_digest, storm_summary, text_only
 from processor.deliver.threads import SlackThreads
 from processor.deliver.timing import SYSTEM, Budget, Timing
 from processor.models import Alert, DeliveryOutcome, Destination, DestinationKind, SlackMessage, Status
@@ -229,7 +229,7 @@ class Dispatcher:
         threaded = destination.kind is DestinationKind.SLACK_APP
         summary = storm_summary(alerts, threaded=threaded)
         try:
-            ts = self._attempt(destination, budget, stats, lambda: sender.post(destination.target, summary))
+            ts = self._post_storm_message(sender, destination, summary, None, budget, stats)
         except DeliveryError as exc:
             return [self._failed(a, destination, f"storm summary not posted: {exc}") for a in alerts]
         stats.storm_summaries += 1
@@ -239,9 +239,7 @@ class Dispatcher:
         for number, part in enumerate(parts, start=1):
             digest = storm_digest(part, part=number, parts=len(parts))
             try:
-                self._attempt(
-                    destination, budget, stats, lambda d=digest: sender.post(destination.target, d, thread_ts)
-                )
+                self._post_storm_message(sender, destination, digest, thread_ts, budget, stats)
             except DeliveryError as exc:
                 outcomes += [self._failed(a, destination, f"storm digest {number}: {exc}") for a in part]
                 continue
@@ -250,6 +248,32 @@ class Dispatcher:
             detail = f"in storm digest {number}/{len(parts)}"
             outcomes += [DeliveryOutcome(a, destination, Status.DELIVERED, detail) for a in part]
         return outcomes
+
+    def _post_storm_message(
+        self,
+        sender: Any,
+        destination: Destination,
+        message: SlackMessage,
+        thread_ts: str | None,
+        budget: Budget,
+        stats: DeliveryStats,
+    ) -> str:
+        """Post a storm message; if Slack refuses its blocks, post their text instead.
+
+        A refused summary or digest would otherwise fail every alert of the storm on every retry.
+        """
+        try:
+            return self._attempt(
+                destination, budget, stats, lambda: sender.post(destination.target, message, thread_ts)
+            )
+        except ContentRejected as exc:
+            log.warning(
+                "Slack refused a storm message's blocks; posting it as text", extra={"reason": str(exc)}
+            )
+        plain = text_only(message)
+        return self._attempt(
+            destination, budget, stats, lambda: sender.post(destination.target, plain, thread_ts)
+        )
 
     def _attempt(
         self, destination: Destination, budget: Budget, stats: DeliveryStats, send: Callable[[], T]

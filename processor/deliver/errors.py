@@ -30,5 +30,10 @@ class Rejected(DeliveryError):
     """Raised when the destination refused the message for good (bad channel, revoked token, 404 hook)."""
 
 
+class ContentRejected(Rejected):
+    """Raised when Slack refused the message's blocks (`invalid_blocks`, `msg_too_long`): the same
+    message will never pass, a plainer one may."""
+
+
 class OutOfTime(DeliveryError):
     """Raised when the Lambda's remaining time is too short to try (or wait for) a send."""

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from processor.deliver.errors import DeliveryError, RateLimited, Rejected, Unavailable
+from processor.deliver.errors import ContentRejected, DeliveryError, RateLimited, Rejected, Unavailable
 from processor.models import Alert, Destination, SlackMessage
 
 SLACK_TIMEOUT_SECONDS = 5
@@ -31,6 +31,8 @@ SLACK_SDK_LOG.setLevel(logging.CRITICAL)
 
 # Slack Web API `error` values that mean "try again later" rather than "this message is wrong".
 _SLACK_TRANSIENT = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+# Slack's answers (Web API `error`, webhook body) that refuse the message's content itself.
+_SLACK_CONTENT_REFUSED = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long"})
 _SNS_THROTTLED = frozenset(
     {"Throttling", "ThrottlingException", "TooManyRequestsException", "ThrottledException"}
 )
@@ -55,7 +57,7 @@ class SlackAppSender:
         """Return the new message's `ts` (the thread id for replies)."""
         try:
             response = self._client.chat_postMessage(
-                channel=channel, text=message.text, blocks=list(message.blocks), thread_ts=thread_ts
+                channel=channel, text=message.text, blocks=list(message.blocks) or None, thread_ts=thread_ts
             )
         except SlackApiError as exc:
             raise _classify_slack("chat.postMessage", exc) from None
@@ -98,7 +100,7 @@ class WebhookSender:
                 options["retry_handlers"] = self._retry_handlers
             client = self._clients[url] = WebhookClient(url, **options)
         try:
-            response = client.send(text=message.text, blocks=list(message.blocks))
+            response = client.send(text=message.text, blocks=list(message.blocks) or None)
         except OSError as exc:
             raise Unavailable(f"Slack webhook failed: {type(exc).__name__}") from None
         except Exception as exc:  # e.g. InvalidURL, whose text quotes the URL (a secret)
@@ -110,6 +112,8 @@ class WebhookSender:
         if response.status_code >= 500:
             raise Unavailable(answer)
         if response.status_code != 200:
+            if (response.body or "").strip() in _SLACK_CONTENT_REFUSED:
+                raise ContentRejected(answer)
             raise Rejected(answer)
         if (response.body or "").strip() != "ok":
             # Slack answers a literal "ok"; anything else (an HTML error page from a proxy, an
@@ -165,6 +169,8 @@ def _classify_slack(api: str, exc: SlackApiError) -> DeliveryError:
         return RateLimited(message, _retry_after(getattr(response, "headers", None)))
     if status >= 500 or error in _SLACK_TRANSIENT:
         return Unavailable(message)
+    if error in _SLACK_CONTENT_REFUSED:
+        return ContentRejected(message)
     return Rejected(message)
 
 

@@ -76,6 +76,23 @@ def bold(value: Any, limit: int) -> str:
     return f"*{truncate(inert(display(value)), max(limit - 2, 1), escape=escape)}*"
 
 
+def fit(mrkdwn: str, limit: int) -> str:
+    """Rendered mrkdwn within `limit` UTF-16 units, for a text assembled from escaped parts.
+
+    A cut, when one is needed, never splits an entity (`&lt;` cut to `&l` would show as typed or be
+    refused) and never leaves an inline code span open; it ends with "…".
+    """
+    if slack_len(mrkdwn) <= limit:
+        return mrkdwn
+    cut, _ = clip(mrkdwn, max(limit - 1, 0))
+    entity = cut.rfind("&")
+    if entity > cut.rfind(";"):  # every `&` left in escaped text starts an entity ending in `;`
+        cut = cut[:entity]
+    if cut.count("`") % 2:
+        cut = cut[: cut.rfind("`")]
+    return cut + "…"
+
+
 def _defuse_fences(text: str) -> str:
     """Split runs of 3+ backticks with zero-width spaces so a value cannot close its code block."""
     return _FENCE_RUN.sub(lambda match: _ZERO_WIDTH_SPACE.join(match.group()), text)
