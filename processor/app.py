@@ -11,6 +11,7 @@ from typing import Any
 from processor.decode.kinesis import KinesisBatch
 from processor.decode.result import DecodeFailure
 from processor.deliver.dispatcher import Dispatcher
+from processor.deliver.dynamo import FINISH_SECONDS, MIN_CALL_SECONDS
 from processor.deliver.ledger import DeliveryLedger, MemoryLedger
 from processor.deliver.metrics import (
     BatchCounts,
@@ -32,7 +33,7 @@ from processor.deliver.senders import (
     WebhookSender,
 )
 from processor.deliver.storm import STORM_THRESHOLD
-from processor.deliver.timing import SYSTEM, Timing
+from processor.deliver.timing import SYSTEM, Deadline, Timing
 from processor.errors import ConfigError
 from processor.models import DeliveryOutcome, DestinationKind, RuleFailure, Status
 from processor.partial.mode import DecodeMode, decode_mode, kinesis_decoder
@@ -44,8 +45,9 @@ from processor.settings import Settings
 
 log = logging.getLogger("trailalert")
 
-# A send may take up to one client timeout; never start one with less time left than that.
-SEND_RESERVE_SECONDS = SLACK_TIMEOUT_SECONDS + 1.0
+# A send may take up to one client timeout, and its ledger write the shortest DynamoDB call after
+# it (processor.deliver.dynamo): never start a send with less time left than both.
+SEND_RESERVE_SECONDS = SLACK_TIMEOUT_SECONDS + MIN_CALL_SECONDS + FINISH_SECONDS
 
 
 def build_rules(settings: Settings) -> RuleSet:
@@ -76,14 +78,16 @@ def build_dispatcher(
     *,
     sns_client_factory: Callable[[str], Any] | None = None,
     timing: Timing | None = None,
-    dynamodb_resource_factory: Callable[[], Any] | None = None,
+    dynamodb_resource_factory: Callable[[Any], Any] | None = None,
 ) -> Dispatcher:
     """Clients are created here, once; boto3 is imported lazily so Slack-only setups never pay for it.
 
     The SDKs' own retries are switched off (`retry_handlers=[]`, one botocore attempt): they sleep
     for real and know nothing of the Lambda's remaining time, so the Dispatcher retries instead.
+    `dynamodb_resource_factory(config)` makes the DynamoDB resource for a botocore Config (tests).
     """
     timing = timing or SYSTEM
+    deadline = Deadline()
     senders: dict[DestinationKind, Any] = {}
     if settings.uses_slack_app:
         from slack_sdk import WebClient
@@ -103,11 +107,11 @@ def build_dispatcher(
     ledger: DeliveryLedger = MemoryLedger(clock=timing.clock)
     threads = None
     if settings.dynamodb_table_name:
-        from processor.deliver.dynamo import table_resource
+        from processor.deliver.dynamo import BoundedTable
         from processor.deliver.ledger_dynamodb import DynamoDbLedger
         from processor.deliver.threads import DynamoDbThreadStore, SlackThreads
 
-        table = table_resource(settings.dynamodb_table_name, dynamodb_resource_factory)
+        table = BoundedTable(settings.dynamodb_table_name, deadline, dynamodb_resource_factory)
         ledger = DynamoDbLedger(table, wall=timing.wall)
         if settings.uses_slack_app:
             threads = SlackThreads(
@@ -122,6 +126,7 @@ def build_dispatcher(
         storm_threshold=STORM_THRESHOLD,
         timing=timing,
         reserve_seconds=SEND_RESERVE_SECONDS,
+        deadline=deadline,
     )
 
 

@@ -25,7 +25,7 @@ from processor.deliver.pacing import ChannelPacer
 from processor.deliver.retry import NO_RETRY, RetryPolicy
 from processor.deliver.storm import chunks, storm_digest, storm_summary, text_only
 from processor.deliver.threads import SlackThreads
-from processor.deliver.timing import SYSTEM, Budget, Timing
+from processor.deliver.timing import SYSTEM, Budget, Deadline, Timing
 from processor.models import Alert, DeliveryOutcome, Destination, DestinationKind, SlackMessage, Status
 
 if TYPE_CHECKING:  # senders import slack_sdk (~90 ms): a dry-run backfill never needs it
@@ -72,7 +72,9 @@ class Dispatcher:
         storm_threshold: int | None = None,
         timing: Timing = SYSTEM,
         reserve_seconds: float = SAFETY_MARGIN_SECONDS,
+        deadline: Deadline | None = None,
     ) -> None:
+        """`deadline` is shared with what else needs the invocation's remaining time (the table)."""
         self._senders = senders
         self._ledger = ledger
         self._retry = retry
@@ -81,6 +83,7 @@ class Dispatcher:
         self._storm_threshold = storm_threshold
         self._timing = timing
         self._reserve = reserve_seconds
+        self._deadline = deadline or Deadline()
         self._on_accepted: Callable[[Alert, Destination], None] | None = None
 
     def sender(self, kind: DestinationKind) -> Sender | None:
@@ -101,6 +104,7 @@ class Dispatcher:
         them when interrupted halfway through a batch.
         """
         self._on_accepted = on_accepted
+        self._deadline.start(remaining_seconds)
         try:
             return self._deliver(alerts, remaining_seconds, stats)
         finally:
