@@ -45,9 +45,11 @@ from processor.settings import Settings
 
 log = logging.getLogger("trailalert")
 
-# A send may take up to one client timeout, and its ledger write the shortest DynamoDB call after
-# it (processor.deliver.dynamo): never start a send with less time left than both.
-SEND_RESERVE_SECONDS = SLACK_TIMEOUT_SECONDS + MIN_CALL_SECONDS + FINISH_SECONDS
+
+def send_reserve(send_timeout: float) -> float:
+    """A send may take up to one client timeout, and its ledger write the shortest DynamoDB call
+    after it (processor.deliver.dynamo): never start a send with less time left than both."""
+    return send_timeout + MIN_CALL_SECONDS + FINISH_SECONDS
 
 
 def build_rules(settings: Settings) -> RuleSet:
@@ -79,12 +81,14 @@ def build_dispatcher(
     sns_client_factory: Callable[[str], Any] | None = None,
     timing: Timing | None = None,
     dynamodb_resource_factory: Callable[[Any], Any] | None = None,
+    send_timeout: float = SLACK_TIMEOUT_SECONDS,
 ) -> Dispatcher:
     """Clients are created here, once; boto3 is imported lazily so Slack-only setups never pay for it.
 
     The SDKs' own retries are switched off (`retry_handlers=[]`, one botocore attempt): they sleep
     for real and know nothing of the Lambda's remaining time, so the Dispatcher retries instead.
-    `dynamodb_resource_factory(config)` makes the DynamoDB resource for a botocore Config (tests).
+    `dynamodb_resource_factory(config)` makes the DynamoDB resource for a botocore Config, and
+    `send_timeout` bounds each Slack and SNS call (tests shorten it to meet hangs quickly).
     """
     timing = timing or SYSTEM
     deadline = Deadline()
@@ -95,15 +99,15 @@ def build_dispatcher(
         client = WebClient(
             token=settings.slack_bot_token,
             base_url=settings.slack_api_url,
-            timeout=SLACK_TIMEOUT_SECONDS,
+            timeout=send_timeout,
             retry_handlers=[],
             logger=SLACK_SDK_LOG,  # SlackAppSender reports failures itself, without the token
         )
         senders[DestinationKind.SLACK_APP] = SlackAppSender(client)
     if settings.uses_webhook:
-        senders[DestinationKind.SLACK_WEBHOOK] = WebhookSender(retry_handlers=[])
+        senders[DestinationKind.SLACK_WEBHOOK] = WebhookSender(timeout=send_timeout, retry_handlers=[])
     if settings.uses_sns:
-        senders[DestinationKind.SNS] = SnsSender(sns_client_factory or _boto3_sns_client)
+        senders[DestinationKind.SNS] = SnsSender(sns_client_factory or _boto3_sns_client(send_timeout))
     ledger: DeliveryLedger = MemoryLedger(clock=timing.clock)
     threads = None
     if settings.dynamodb_table_name:
@@ -125,17 +129,26 @@ def build_dispatcher(
         threads=threads,
         storm_threshold=STORM_THRESHOLD,
         timing=timing,
-        reserve_seconds=SEND_RESERVE_SECONDS,
+        reserve_seconds=send_reserve(send_timeout),
         deadline=deadline,
     )
 
 
-def _boto3_sns_client(region: str) -> Any:
-    import boto3
-    from botocore.config import Config
+def _boto3_sns_client(send_timeout: float) -> Callable[[str], Any]:
+    """SNS clients whose connect + read timeouts add up to one send timeout, one attempt."""
 
-    config = Config(connect_timeout=2, read_timeout=SLACK_TIMEOUT_SECONDS, retries={"total_max_attempts": 1})
-    return boto3.client("sns", region_name=region, config=config)
+    def make(region: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        config = Config(
+            connect_timeout=send_timeout / 5,
+            read_timeout=send_timeout * 4 / 5,
+            retries={"total_max_attempts": 1},
+        )
+        return boto3.client("sns", region_name=region, config=config)
+
+    return make
 
 
 @dataclass

@@ -7,9 +7,10 @@ like Slack where trailalert depends on it: a message's `metadata` is kept and re
 conversations.replies a thread oldest first; Block Kit limits are enforced (`invalid_blocks`).
 
 Faults are scripted per request: `fail_next(429, retry_after=2)`, `fail_next(500)`,
-`hang_next(seconds)`, `refuse_matching(needle, "invalid_blocks")`, and the ones where Slack *did*
-post the message but the client never hears so: `lose_answer_next()` (connection closed without an
-answer, or after a delay) and `cut_answer_next()` (closed halfway through the answer).
+`hang_next(seconds)` (then answer, or close unserved), `refuse_matching(needle, "invalid_blocks")`,
+and the ones where Slack *did* post the message but the client never hears so: `lose_answer_next()`
+(connection closed without an answer, or after a delay) and `cut_answer_next()` (closed halfway
+through the answer).
 """
 
 from __future__ import annotations
@@ -104,9 +105,12 @@ class SlackStandIn:
         """Answer the next `times` requests (to `path`, if given) with this status."""
         self._script(Fault(status, retry_after, body), times, path)
 
-    def hang_next(self, seconds: float, *, times: int = 1, path: str | None = None) -> None:
-        """Delay the next `times` answers, to drive clients into their timeouts."""
-        self._script(Fault(delay=seconds), times, path)
+    def hang_next(
+        self, seconds: float, *, times: int = 1, path: str | None = None, serve: bool = True
+    ) -> None:
+        """Delay the next `times` answers, to drive clients into their timeouts. Then serve the
+        request as usual (Slack was slow), or with `serve=False` close the connection unserved."""
+        self._script(Fault(delay=seconds, drop=not serve), times, path)
 
     def lose_answer_next(
         self, *, times: int = 1, path: str | None = "/api/chat.postMessage", after: float = 0.0
@@ -251,6 +255,8 @@ def _handler_for(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             fault = standin._next_fault(self.path, body)
             if fault and fault.delay and not fault.accept:
                 time.sleep(fault.delay)
+            if fault and fault.drop and not fault.accept:
+                return self._misbehave(fault, 0, b"", "")
             if fault and fault.error:
                 return self._refuse(fault.error)
             if fault and fault.status != 200:
@@ -294,8 +300,8 @@ def _handler_for(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             return _json({"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}})
 
         def _misbehave(self, fault: Fault, status: int, data: bytes, content_type: str) -> None:
-            """The request was served (the message is posted); the client gets no usable answer."""
-            if fault.delay:
+            """The client gets no usable answer (whether or not the request was served)."""
+            if fault.delay and fault.accept:
                 time.sleep(fault.delay)
             if fault.cut:
                 self.send_response(status)

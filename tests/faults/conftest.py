@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from processor import handler
+from processor.devtools.slack_standin import Fault, SlackStandIn
 from tests.conftest import free_port
 from tests.deliver.conftest import set_env, table  # noqa: F401 - re-exported: a helper, a fixture
 from tests.deliver.fakes import FakeClock
@@ -60,6 +61,31 @@ def dynamodb_calls() -> Iterator[DynamoCalls]:
         yield recorder
     finally:
         session.events.unregister("before-send.dynamodb", recorder)
+
+
+class WatchedSlack(SlackStandIn):
+    """The stand-in, noting for every request the time the invocation had left when it arrived."""
+
+    def __init__(self, wall: Callable[[], float]) -> None:
+        super().__init__(wall=wall)
+        self.remaining: Callable[[], float] = lambda: float("inf")
+        self.arrivals: list[tuple[str, float]] = []
+
+    def _next_fault(self, path: str, body: bytes = b"") -> Fault | None:
+        self.arrivals.append((path, self.remaining()))
+        return super()._next_fault(path, body)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def watched_slack(clock: FakeClock) -> Iterator[WatchedSlack]:
+    """Stamps messages with the fake wall clock, as the handler's lookups expect of Slack."""
+    with WatchedSlack(clock.wall) as slack:
+        yield slack
 
 
 @pytest.fixture
