@@ -256,7 +256,9 @@ class Dispatcher:
         keys = [delivery_key(alert, destination) for alert in alerts]
         try:
             key = message_key("storm summary", *keys)
-            ts = self._post_storm_message(sender, destination, summary, None, key, budget, stats)
+            ts = self._with_text_fallback(
+                lambda m: self._post(sender, destination, m, None, key, budget, stats), summary
+            )
         except DeliveryError as exc:
             return [self._failed(a, destination, f"storm summary not posted: {exc}") for a in alerts]
         stats.storm_summaries += 1
@@ -267,7 +269,9 @@ class Dispatcher:
             digest = storm_digest(part, part=number, parts=len(parts))
             key = message_key("storm digest", *(delivery_key(alert, destination) for alert in part))
             try:
-                self._post_storm_message(sender, destination, digest, thread_ts, key, budget, stats)
+                self._with_text_fallback(
+                    lambda m, k=key: self._post(sender, destination, m, thread_ts, k, budget, stats), digest
+                )
             except DeliveryError as exc:
                 outcomes += [self._failed(a, destination, f"storm digest {number}: {exc}") for a in part]
                 continue
@@ -277,27 +281,19 @@ class Dispatcher:
             outcomes += [DeliveryOutcome(a, destination, Status.DELIVERED, detail) for a in part]
         return outcomes
 
-    def _post_storm_message(
-        self,
-        sender: Any,
-        destination: Destination,
-        message: SlackMessage,
-        thread_ts: str | None,
-        key: str,
-        budget: Budget,
-        stats: DeliveryStats,
-    ) -> str:
+    @staticmethod
+    def _with_text_fallback(post: Callable[[SlackMessage], str], message: SlackMessage) -> str:
         """Post a storm message; if Slack refuses its blocks, post their text instead.
 
         A refused summary or digest would otherwise fail every alert of the storm on every retry.
         """
         try:
-            return self._post(sender, destination, message, thread_ts, key, budget, stats)
+            return post(message)
         except ContentRejected as exc:
             log.warning(
                 "Slack refused a storm message's blocks; posting it as text", extra={"reason": str(exc)}
             )
-        return self._post(sender, destination, text_only(message), thread_ts, key, budget, stats)
+        return post(text_only(message))
 
     def _post(
         self,

@@ -32,16 +32,18 @@ def _env(slack: RateLimitingSlack, **extra: str) -> dict[str, str]:
     return {"RULES": 'event["eventName"].startswith("Delete")', "USE_DEFAULT_RULES": "false", **extra}
 
 
+def _slack_app(slack: RateLimitingSlack) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "DEFAULT_SLACK_CHANNEL_ID": "CSEC",
+        "SLACK_API_URL": slack.api_url,
+    }
+
+
 def test_a_storm_becomes_a_summary_and_a_threaded_digest_without_429s(
     limited_slack: RateLimitingSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = _env(
-        limited_slack,
-        SLACK_BOT_TOKEN="xoxb-test-token",
-        DEFAULT_SLACK_CHANNEL_ID="CSEC",
-        SLACK_API_URL=limited_slack.api_url,
-    )
-    set_env(monkeypatch, **env)
+    set_env(monkeypatch, **_env(limited_slack, **_slack_app(limited_slack)))
     handler.reset(timing=clock.timing)
     response = handler.handler(kinesis_batch(_storm_events(STORM)), LambdaContext(clock, timeout=60))
 
@@ -69,13 +71,7 @@ def test_a_storm_to_a_webhook_is_a_summary_then_digests(
 def test_a_small_batch_is_not_a_storm(
     limited_slack: RateLimitingSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = _env(
-        limited_slack,
-        SLACK_BOT_TOKEN="xoxb-test-token",
-        DEFAULT_SLACK_CHANNEL_ID="CSEC",
-        SLACK_API_URL=limited_slack.api_url,
-    )
-    set_env(monkeypatch, **env)
+    set_env(monkeypatch, **_env(limited_slack, **_slack_app(limited_slack)))
     handler.reset(timing=clock.timing)
     handler.handler(kinesis_batch(_storm_events(STORM_THRESHOLD)), LambdaContext(clock, timeout=60))
     assert len(limited_slack.posts) == STORM_THRESHOLD and limited_slack.refused == 0
@@ -84,13 +80,7 @@ def test_a_small_batch_is_not_a_storm(
 def test_a_storm_retried_after_a_partial_failure_lists_only_the_missing_alerts(
     limited_slack: RateLimitingSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = _env(
-        limited_slack,
-        SLACK_BOT_TOKEN="xoxb-test-token",
-        DEFAULT_SLACK_CHANNEL_ID="CSEC",
-        SLACK_API_URL=limited_slack.api_url,
-    )
-    set_env(monkeypatch, **env)
+    set_env(monkeypatch, **_env(limited_slack, **_slack_app(limited_slack)))
     handler.reset(timing=clock.timing)
     batch = kinesis_batch(_storm_events(100))
     limited_slack.fail_matching("Storm digest 2/4", 500)
@@ -141,13 +131,7 @@ def test_a_storm_summary_fits_a_section_in_utf16_units_and_never_cuts_an_entity(
 def test_a_storm_of_wide_values_is_delivered_by_a_slack_that_enforces_block_limits(
     limited_slack: RateLimitingSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = _env(
-        limited_slack,
-        SLACK_BOT_TOKEN="xoxb-test-token",
-        DEFAULT_SLACK_CHANNEL_ID="CSEC",
-        SLACK_API_URL=limited_slack.api_url,
-    )
-    set_env(monkeypatch, **env)
+    set_env(monkeypatch, **_env(limited_slack, **_slack_app(limited_slack)))
     handler.reset(timing=clock.timing)
     response = handler.handler(kinesis_batch(_wide_storm_events(30)), LambdaContext(clock, timeout=60))
     assert response == {"batchItemFailures": []}
@@ -160,8 +144,7 @@ def test_storm_messages_whose_blocks_slack_refuses_are_posted_as_text(
     kind: str, limited_slack: RateLimitingSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if kind == "slack_app":
-        target = {"SLACK_BOT_TOKEN": "xoxb-test-token", "DEFAULT_SLACK_CHANNEL_ID": "CSEC"}
-        target["SLACK_API_URL"] = limited_slack.api_url
+        target = _slack_app(limited_slack)
     else:
         target = {"HOOK_URL": limited_slack.webhook_url("T1/B1/storm")}
     set_env(monkeypatch, **_env(limited_slack, **target))

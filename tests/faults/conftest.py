@@ -176,6 +176,22 @@ class ScriptedHttp:
         self._server.server_close()
 
 
+RULES = 'event["eventName"] == "StopLogging"'
+
+
+def slack_app_env(monkeypatch: pytest.MonkeyPatch, api_url: str, **extra: str) -> None:
+    """The Slack app posting StopLogging alerts to channel CSEC, plus `extra` settings."""
+    set_env(
+        monkeypatch,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        DEFAULT_SLACK_CHANNEL_ID="CSEC",
+        SLACK_API_URL=api_url,
+        RULES=RULES,
+        USE_DEFAULT_RULES="false",
+        **extra,
+    )
+
+
 def dead_url() -> str:
     """An address where nothing listens: connections are refused."""
     return f"http://127.0.0.1:{free_port()}"

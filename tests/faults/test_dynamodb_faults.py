@@ -18,7 +18,7 @@ from processor import handler
 from processor.deliver.dynamo import FINISH_SECONDS, MIN_CALL_SECONDS
 from processor.devtools.slack_standin import SlackStandIn
 from tests.deliver.fakes import FakeClock, LambdaContext, cloudtrail_event, event_ids_posted, kinesis_batch
-from tests.faults.conftest import DynamoCalls, ScriptedHttp, Tarpit, dead_url, emf, set_env
+from tests.faults.conftest import DynamoCalls, ScriptedHttp, Tarpit, dead_url, emf, slack_app_env
 
 TABLE = "trailalert-delivery"
 
@@ -37,15 +37,7 @@ class WallContext:
 
 
 def _slack_app_with_table(monkeypatch: pytest.MonkeyPatch, slack: SlackStandIn, table_url: str) -> None:
-    set_env(
-        monkeypatch,
-        SLACK_BOT_TOKEN="xoxb-test-token",
-        DEFAULT_SLACK_CHANNEL_ID="CSEC",
-        SLACK_API_URL=slack.api_url,
-        RULES='event["eventName"] == "StopLogging"',
-        USE_DEFAULT_RULES="false",
-        DYNAMODB_TABLE_NAME=TABLE,
-    )
+    slack_app_env(monkeypatch, slack.api_url, DYNAMODB_TABLE_NAME=TABLE)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", table_url)
 
 

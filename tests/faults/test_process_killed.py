@@ -21,7 +21,7 @@ import pytest
 
 from processor.devtools.slack_standin import Fault, SlackStandIn
 from tests.deliver.fakes import cloudtrail_event, event_ids_posted, kinesis_batch
-from tests.faults.conftest import set_env
+from tests.faults.conftest import slack_app_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,13 +74,9 @@ def test_a_rerun_after_a_kill_posts_only_what_is_missing(
     batch_file = tmp_path / "batch.json"
     batch_file.write_bytes(orjson.dumps(batch))
     with KillingSlack(at) as slack:
-        set_env(
+        slack_app_env(
             monkeypatch,
-            SLACK_BOT_TOKEN="xoxb-test-token",
-            DEFAULT_SLACK_CHANNEL_ID="CSEC",
-            SLACK_API_URL=slack.api_url,
-            RULES='event["eventName"] == "StopLogging"',
-            USE_DEFAULT_RULES="false",
+            slack.api_url,
             DYNAMODB_TABLE_NAME=table,
             DYNAMODB_TIME_TO_LIVE="1",  # the killed process's thread claim does not hold the rerun up
         )

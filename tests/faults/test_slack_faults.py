@@ -17,22 +17,9 @@ import pytest
 from processor import handler
 from processor.app import send_reserve
 from tests.deliver.fakes import FakeClock, LambdaContext, cloudtrail_event, event_ids_posted, kinesis_batch
-from tests.faults.conftest import WatchedSlack, dead_url, emf, set_env
+from tests.faults.conftest import RULES, WatchedSlack, dead_url, emf, set_env, slack_app_env
 
 SEND_TIMEOUT = 0.3  # seconds: hangs meet the client's timeout quickly
-RULES = 'event["eventName"] == "StopLogging"'
-
-
-def _slack_app(monkeypatch: pytest.MonkeyPatch, api_url: str, **extra: str) -> None:
-    set_env(
-        monkeypatch,
-        SLACK_BOT_TOKEN="xoxb-test-token",
-        DEFAULT_SLACK_CHANNEL_ID="CSEC",
-        SLACK_API_URL=api_url,
-        RULES=RULES,
-        USE_DEFAULT_RULES="false",
-        **extra,
-    )
 
 
 def _events(count: int, *, principal: str | None = None) -> list[dict[str, Any]]:
@@ -83,7 +70,7 @@ def test_a_post_whose_answer_was_lost_is_found_in_the_channel_not_posted_again(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _slack_app(monkeypatch, watched_slack.api_url)
+    slack_app_env(monkeypatch, watched_slack.api_url)
     fault(watched_slack)  # Slack posts the first alert; the client never hears so
     batch = kinesis_batch(_events(3))
     response = _run(watched_slack, clock, container, batch)
@@ -101,7 +88,7 @@ def test_a_thread_reply_whose_answer_was_lost_is_found_in_its_thread(
     container: Callable[..., None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _slack_app(monkeypatch, watched_slack.api_url, DYNAMODB_TABLE_NAME=table)
+    slack_app_env(monkeypatch, watched_slack.api_url, DYNAMODB_TABLE_NAME=table)
     first = kinesis_batch(_events(1, principal="alice"))
     assert _run(watched_slack, clock, container, first) == {"batchItemFailures": []}  # the parent
     watched_slack.lose_answer_next()
@@ -121,7 +108,7 @@ def test_without_history_access_a_lost_answer_means_one_repeat(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The documented window: the app lacks channels:history, so the post is sent again."""
-    _slack_app(monkeypatch, watched_slack.api_url)
+    slack_app_env(monkeypatch, watched_slack.api_url)
     watched_slack.history_allowed = False
     watched_slack.lose_answer_next()
     batch = kinesis_batch(_events(3))
@@ -170,7 +157,7 @@ def test_slack_faults_keep_the_delivery_promise(
     container: Callable[..., None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _slack_app(monkeypatch, watched_slack.api_url)
+    slack_app_env(monkeypatch, watched_slack.api_url)
     fault(watched_slack)
     batch = kinesis_batch(_events(4))
     response = _run(watched_slack, clock, container, batch, timeout=timeout)
@@ -183,7 +170,7 @@ def test_slack_refusing_connections_hands_every_record_back(
     container: Callable[..., None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _slack_app(monkeypatch, dead_url() + "/api/")
+    slack_app_env(monkeypatch, dead_url() + "/api/")
     batch = kinesis_batch(_events(3))
     response = _run(watched_slack, clock, container, batch)
     assert len(response["batchItemFailures"]) == 3
