@@ -54,7 +54,9 @@ class DynamoCalls:
 @pytest.fixture
 def dynamodb_calls() -> Iterator[DynamoCalls]:
     """Registered on boto3's default session, so the handler's own clients report to it."""
-    session = boto3._get_default_session()  # noqa: SLF001 - boto3's documented default session
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    session = boto3.DEFAULT_SESSION
     recorder = DynamoCalls()
     session.events.register("before-send.dynamodb", recorder)
     try:
