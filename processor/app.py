@@ -11,6 +11,7 @@ from typing import Any
 from processor.decode.kinesis import decode_kinesis_event
 from processor.decode.result import DecodeFailure
 from processor.deliver.dispatcher import Dispatcher
+from processor.deliver.dynamo import FINISH_SECONDS, MIN_CALL_SECONDS
 from processor.deliver.ledger import DeliveryLedger, MemoryLedger
 from processor.deliver.metrics import (
     BatchCounts,
@@ -32,7 +33,7 @@ from processor.deliver.senders import (
     WebhookSender,
 )
 from processor.deliver.storm import STORM_THRESHOLD
-from processor.deliver.timing import SYSTEM, Timing
+from processor.deliver.timing import SYSTEM, Deadline, Timing
 from processor.errors import ConfigError
 from processor.fastpath import FastPath, decode_mode
 from processor.models import DeliveryOutcome, DestinationKind, RuleFailure, Status
@@ -44,8 +45,11 @@ from processor.settings import Settings
 
 log = logging.getLogger("trailalert")
 
-# A send may take up to one client timeout; never start one with less time left than that.
-SEND_RESERVE_SECONDS = SLACK_TIMEOUT_SECONDS + 1.0
+
+def send_reserve(send_timeout: float) -> float:
+    """A send may take up to one client timeout, and its ledger write the shortest DynamoDB call
+    after it (processor.deliver.dynamo): never start a send with less time left than both."""
+    return send_timeout + MIN_CALL_SECONDS + FINISH_SECONDS
 
 
 def build_rules(settings: Settings) -> RuleSet:
@@ -76,14 +80,18 @@ def build_dispatcher(
     *,
     sns_client_factory: Callable[[str], Any] | None = None,
     timing: Timing | None = None,
-    dynamodb_resource_factory: Callable[[], Any] | None = None,
+    dynamodb_resource_factory: Callable[[Any], Any] | None = None,
+    send_timeout: float = SLACK_TIMEOUT_SECONDS,
 ) -> Dispatcher:
     """Clients are created here, once; boto3 is imported lazily so Slack-only setups never pay for it.
 
     The SDKs' own retries are switched off (`retry_handlers=[]`, one botocore attempt): they sleep
     for real and know nothing of the Lambda's remaining time, so the Dispatcher retries instead.
+    `dynamodb_resource_factory(config)` makes the DynamoDB resource for a botocore Config, and
+    `send_timeout` bounds each Slack and SNS call (tests shorten it to meet hangs quickly).
     """
     timing = timing or SYSTEM
+    deadline = Deadline()
     senders: dict[DestinationKind, Any] = {}
     if settings.uses_slack_app:
         from slack_sdk import WebClient
@@ -91,23 +99,23 @@ def build_dispatcher(
         client = WebClient(
             token=settings.slack_bot_token,
             base_url=settings.slack_api_url,
-            timeout=SLACK_TIMEOUT_SECONDS,
+            timeout=send_timeout,
             retry_handlers=[],
             logger=SLACK_SDK_LOG,  # SlackAppSender reports failures itself, without the token
         )
         senders[DestinationKind.SLACK_APP] = SlackAppSender(client)
     if settings.uses_webhook:
-        senders[DestinationKind.SLACK_WEBHOOK] = WebhookSender(retry_handlers=[])
+        senders[DestinationKind.SLACK_WEBHOOK] = WebhookSender(timeout=send_timeout, retry_handlers=[])
     if settings.uses_sns:
-        senders[DestinationKind.SNS] = SnsSender(sns_client_factory or _boto3_sns_client)
+        senders[DestinationKind.SNS] = SnsSender(sns_client_factory or _boto3_sns_client(send_timeout))
     ledger: DeliveryLedger = MemoryLedger(clock=timing.clock)
     threads = None
     if settings.dynamodb_table_name:
-        from processor.deliver.dynamo import table_resource
+        from processor.deliver.dynamo import BoundedTable
         from processor.deliver.ledger_dynamodb import DynamoDbLedger
         from processor.deliver.threads import DynamoDbThreadStore, SlackThreads
 
-        table = table_resource(settings.dynamodb_table_name, dynamodb_resource_factory)
+        table = BoundedTable(settings.dynamodb_table_name, deadline, dynamodb_resource_factory)
         ledger = DynamoDbLedger(table, wall=timing.wall)
         if settings.uses_slack_app:
             threads = SlackThreads(
@@ -121,16 +129,26 @@ def build_dispatcher(
         threads=threads,
         storm_threshold=STORM_THRESHOLD,
         timing=timing,
-        reserve_seconds=SEND_RESERVE_SECONDS,
+        reserve_seconds=send_reserve(send_timeout),
+        deadline=deadline,
     )
 
 
-def _boto3_sns_client(region: str) -> Any:
-    import boto3
-    from botocore.config import Config
+def _boto3_sns_client(send_timeout: float) -> Callable[[str], Any]:
+    """SNS clients whose connect + read timeouts add up to one send timeout, one attempt."""
 
-    config = Config(connect_timeout=2, read_timeout=SLACK_TIMEOUT_SECONDS, retries={"total_max_attempts": 1})
-    return boto3.client("sns", region_name=region, config=config)
+    def make(region: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        config = Config(
+            connect_timeout=send_timeout / 5,
+            read_timeout=send_timeout * 4 / 5,
+            retries={"total_max_attempts": 1},
+        )
+        return boto3.client("sns", region_name=region, config=config)
+
+    return make
 
 
 @dataclass

@@ -83,10 +83,15 @@ class Destination:
 
 @dataclass(frozen=True, slots=True)
 class SlackMessage:
-    """A rendered Slack message: fallback text plus Block Kit blocks."""
+    """A rendered Slack message: fallback text plus Block Kit blocks.
+
+    `key`: the idempotency key the Slack app posts it with (in the message metadata), so that a
+    post whose outcome is unknown can be looked for before it is sent again.
+    """
 
     text: str
     blocks: tuple[dict[str, Any], ...]
+    key: str | None = None
 
     def payload(self) -> dict[str, Any]:
         return {"text": self.text, "blocks": list(self.blocks)}

@@ -14,18 +14,27 @@ The order of work for one batch:
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from processor.deliver.errors import DeliveryError, OutOfTime, RateLimited
+from processor.deliver.errors import (
+    ContentRejected,
+    DeliveryError,
+    OutcomeUnknown,
+    OutOfTime,
+    RateLimited,
+    Rejected,
+)
 from processor.deliver.ledger import DeliveryLedger
 from processor.deliver.metrics import DeliveryStats
 from processor.deliver.pacing import ChannelPacer
 from processor.deliver.retry import NO_RETRY, RetryPolicy
-from processor.deliver.storm import chunks, storm_digest, storm_summary
+from processor.deliver.storm import chunks, storm_digest, storm_summary, text_only
 from processor.deliver.threads import SlackThreads
-from processor.deliver.timing import SYSTEM, Budget, Timing
+from processor.deliver.timing import SYSTEM, Budget, Deadline, Timing
 from processor.models import Alert, DeliveryOutcome, Destination, DestinationKind, SlackMessage, Status
 
 if TYPE_CHECKING:  # senders import slack_sdk (~90 ms): a dry-run backfill never needs it
@@ -54,6 +63,12 @@ def delivery_key(alert: Alert, destination: Destination) -> str:
     return f"{alert.event_id}|{destination.key}"
 
 
+def message_key(*parts: str) -> str:
+    """The key of the Slack message delivering `parts` (delivery keys), kept in its metadata:
+    short, and saying nothing of the events to whoever reads the channel's metadata."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
 class Dispatcher:
     """Owns the senders and the ledger. The entry points map its outcomes back to input items.
 
@@ -72,7 +87,9 @@ class Dispatcher:
         storm_threshold: int | None = None,
         timing: Timing = SYSTEM,
         reserve_seconds: float = SAFETY_MARGIN_SECONDS,
+        deadline: Deadline | None = None,
     ) -> None:
+        """`deadline` is shared with what else needs the invocation's remaining time (the table)."""
         self._senders = senders
         self._ledger = ledger
         self._retry = retry
@@ -81,6 +98,7 @@ class Dispatcher:
         self._storm_threshold = storm_threshold
         self._timing = timing
         self._reserve = reserve_seconds
+        self._deadline = deadline or Deadline()
         self._on_accepted: Callable[[Alert, Destination], None] | None = None
 
     def sender(self, kind: DestinationKind) -> Sender | None:
@@ -101,6 +119,7 @@ class Dispatcher:
         them when interrupted halfway through a batch.
         """
         self._on_accepted = on_accepted
+        self._deadline.start(remaining_seconds)
         try:
             return self._deliver(alerts, remaining_seconds, stats)
         finally:
@@ -193,23 +212,12 @@ class Dispatcher:
     def _deliver_one(
         self, alert: Alert, destination: Destination, budget: Budget, stats: DeliveryStats
     ) -> DeliveryOutcome:
-        sender = self._senders.get(destination.kind)
+        sender: Any = self._senders.get(destination.kind)
         if sender is None:
             return self._failed(alert, destination, f"no sender configured for {destination.kind.value}")
         try:
-            if destination.kind is DestinationKind.SLACK_APP and self._threads is not None:
-
-                def post(message: SlackMessage, thread_ts: str | None) -> str:
-                    return self._attempt(
-                        destination,
-                        budget,
-                        stats,
-                        lambda: sender.post(destination.target, message, thread_ts),
-                    )
-
-                detail = self._threads.deliver(alert, destination, post, budget)
-                if detail.startswith("in thread"):
-                    stats.thread_replies += 1
+            if destination.kind is DestinationKind.SLACK_APP:
+                detail = self._deliver_to_slack_app(alert, destination, sender, budget, stats)
             else:
                 detail = self._attempt(destination, budget, stats, lambda: sender.send(alert, destination))
         except DeliveryError as exc:
@@ -218,6 +226,23 @@ class Dispatcher:
             return self._failed(alert, destination, f"{type(exc).__name__}: {exc}")
         self._record([alert], destination, stats)
         return DeliveryOutcome(alert, destination, Status.DELIVERED, detail)
+
+    def _deliver_to_slack_app(
+        self, alert: Alert, destination: Destination, sender: Any, budget: Budget, stats: DeliveryStats
+    ) -> str:
+        if alert.slack is None:
+            raise Rejected("alert has no Slack message rendered")
+        key = message_key(delivery_key(alert, destination))
+
+        def post(message: SlackMessage, thread_ts: str | None) -> str:
+            return self._post(sender, destination, message, thread_ts, key, budget, stats)
+
+        if self._threads is None:
+            return post(alert.slack, None)
+        detail = self._threads.deliver(alert, destination, post, budget)
+        if detail.startswith("in thread"):
+            stats.thread_replies += 1
+        return detail
 
     def _deliver_storm(
         self, destination: Destination, alerts: Sequence[Alert], budget: Budget, stats: DeliveryStats
@@ -228,8 +253,12 @@ class Dispatcher:
             return [self._failed(a, destination, reason) for a in alerts]
         threaded = destination.kind is DestinationKind.SLACK_APP
         summary = storm_summary(alerts, threaded=threaded)
+        keys = [delivery_key(alert, destination) for alert in alerts]
         try:
-            ts = self._attempt(destination, budget, stats, lambda: sender.post(destination.target, summary))
+            key = message_key("storm summary", *keys)
+            ts = self._with_text_fallback(
+                lambda m: self._post(sender, destination, m, None, key, budget, stats), summary
+            )
         except DeliveryError as exc:
             return [self._failed(a, destination, f"storm summary not posted: {exc}") for a in alerts]
         stats.storm_summaries += 1
@@ -238,9 +267,10 @@ class Dispatcher:
         outcomes: list[DeliveryOutcome] = []
         for number, part in enumerate(parts, start=1):
             digest = storm_digest(part, part=number, parts=len(parts))
+            key = message_key("storm digest", *(delivery_key(alert, destination) for alert in part))
             try:
-                self._attempt(
-                    destination, budget, stats, lambda d=digest: sender.post(destination.target, d, thread_ts)
+                self._with_text_fallback(
+                    lambda m, k=key: self._post(sender, destination, m, thread_ts, k, budget, stats), digest
                 )
             except DeliveryError as exc:
                 outcomes += [self._failed(a, destination, f"storm digest {number}: {exc}") for a in part]
@@ -251,11 +281,60 @@ class Dispatcher:
             outcomes += [DeliveryOutcome(a, destination, Status.DELIVERED, detail) for a in part]
         return outcomes
 
+    @staticmethod
+    def _with_text_fallback(post: Callable[[SlackMessage], str], message: SlackMessage) -> str:
+        """Post a storm message; if Slack refuses its blocks, post their text instead.
+
+        A refused summary or digest would otherwise fail every alert of the storm on every retry.
+        """
+        try:
+            return post(message)
+        except ContentRejected as exc:
+            log.warning(
+                "Slack refused a storm message's blocks; posting it as text", extra={"reason": str(exc)}
+            )
+        return post(text_only(message))
+
+    def _post(
+        self,
+        sender: Any,
+        destination: Destination,
+        message: SlackMessage,
+        thread_ts: str | None,
+        key: str,
+        budget: Budget,
+        stats: DeliveryStats,
+    ) -> str:
+        """Post a message to a Slack destination. Through the Slack app it carries `key` in its
+        metadata, and a post whose outcome is unknown is looked for before it is sent again."""
+        target = destination.target
+        if destination.kind is not DestinationKind.SLACK_APP:
+            return self._attempt(destination, budget, stats, lambda: sender.post(target, message, thread_ts))
+        keyed = dataclasses.replace(message, key=key)
+        return self._attempt(
+            destination,
+            budget,
+            stats,
+            lambda: sender.post(target, keyed, thread_ts),
+            find_posted=lambda since: sender.find_posted(target, key, thread_ts, since),
+        )
+
     def _attempt(
-        self, destination: Destination, budget: Budget, stats: DeliveryStats, send: Callable[[], T]
+        self,
+        destination: Destination,
+        budget: Budget,
+        stats: DeliveryStats,
+        send: Callable[[], T],
+        find_posted: Callable[[float], T | None] | None = None,
     ) -> T:
-        """Pace, send, and retry within the budget; raise the last DeliveryError when giving up."""
+        """Pace, send, and retry within the budget; raise the last DeliveryError when giving up.
+
+        `find_posted(since)` returns what `send` would have if an earlier attempt, started at wall
+        time `since`, was accepted after all; it is asked after an attempt whose outcome is unknown,
+        before the next attempt or before giving up, so the message is not posted twice.
+        """
         attempt = 0
+        since = self._timing.wall()
         while True:
             attempt += 1
             self._pace(destination, budget)
@@ -266,15 +345,44 @@ class Dispatcher:
                     stats.rate_limited += 1
                     if self._pacer is not None:
                         self._pacer.hold(destination.key, exc.retry_after or self._retry.default_retry_after)
+                unknown = isinstance(exc, OutcomeUnknown) and find_posted is not None
+                if unknown:
+                    stats.outcome_unknown += 1
                 delay = self._retry.delay(exc, attempt)
-                if delay is None:
-                    raise
-                if not budget.can_wait(delay):
+                if delay is None or not budget.can_wait(delay):
+                    found = self._look_for(find_posted, since, budget, stats) if unknown else None
+                    if found is not None:
+                        return found
+                    if delay is None:
+                        raise
                     raise OutOfTime(f"{exc}; no time left to retry") from None
                 stats.retries += 1
                 paced = self._pacer is not None and destination.kind in _SLACK_KINDS
                 if not (paced and isinstance(exc, RateLimited)):  # else _pace waits out the hold
                     self._timing.sleep(delay)
+                found = self._look_for(find_posted, since, budget, stats) if unknown else None
+                if found is not None:
+                    return found
+
+    def _look_for(
+        self,
+        find_posted: Callable[[float], T | None] | None,
+        since: float,
+        budget: Budget,
+        stats: DeliveryStats,
+    ) -> T | None:
+        """What find_posted found, or None: also when there is no time to look or the lookup fails
+        (a missing history scope, Slack down), in which case the send is retried as before."""
+        if find_posted is None or not budget.can_send():
+            return None
+        try:
+            found = find_posted(since)
+        except DeliveryError as exc:
+            log.warning("could not look for a post whose outcome is unknown", extra={"reason": str(exc)})
+            return None
+        if found is not None:
+            stats.found_posted += 1
+        return found
 
     def _pace(self, destination: Destination, budget: Budget) -> None:
         if not budget.can_send():

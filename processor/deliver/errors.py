@@ -26,8 +26,18 @@ class Unavailable(DeliveryError):
     """Raised on 5xx answers, connection errors and timeouts: worth retrying with backoff."""
 
 
+class OutcomeUnknown(Unavailable):
+    """Raised when the request was sent but no whole answer came back (a timeout, a reset or a
+    connection closed mid-answer): the destination may have accepted it."""
+
+
 class Rejected(DeliveryError):
     """Raised when the destination refused the message for good (bad channel, revoked token, 404 hook)."""
+
+
+class ContentRejected(Rejected):
+    """Raised when Slack refused the message's blocks (`invalid_blocks`, `msg_too_long`): the same
+    message will never pass, a plainer one may."""
 
 
 class OutOfTime(DeliveryError):

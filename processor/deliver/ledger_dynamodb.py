@@ -10,16 +10,24 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from processor.deliver.dynamo import ABSENT_OR_EXPIRED, PK, TTL_ATTRIBUTE, is_conditional_failure, is_live
+from processor.deliver.dynamo import (
+    ABSENT_OR_EXPIRED,
+    PK,
+    TTL_ATTRIBUTE,
+    TableUnavailable,
+    is_conditional_failure,
+    is_live,
+)
 
 log = logging.getLogger("trailalert.deliver")
 
 LEDGER_TTL_SECONDS = 7 * 24 * 3600  # longer than Kinesis' default 24h retention and any retry of it
 _BATCH_GET_LIMIT = 100
+_UNPROCESSED_ROUNDS = 4  # BatchGetItem leaves keys unprocessed when throttled: ask again, a few times
 
 
 class DynamoDbLedger:
-    """Implements DeliveryLedger over a boto3 Table. `wall` is epoch seconds, injected for tests."""
+    """Implements DeliveryLedger over a BoundedTable. `wall` is epoch seconds, injected for tests."""
 
     def __init__(self, table: Any, *, wall: Callable[[], float], ttl: int = LEDGER_TTL_SECONDS) -> None:
         self._table = table
@@ -31,10 +39,9 @@ class DynamoDbLedger:
         return is_live(item, self._wall())
 
     def delivered_among(self, keys: list[str]) -> set[str]:
-        """BatchGetItem in chunks of 100, strongly consistent, retrying unprocessed keys."""
+        """BatchGetItem in chunks of 100, strongly consistent, retrying unprocessed keys a few times."""
         found: set[str] = set()
         now = self._wall()
-        client = self._table.meta.client
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), _BATCH_GET_LIMIT):
             request: dict[str, Any] = {
@@ -44,12 +51,18 @@ class DynamoDbLedger:
                     "ProjectionExpression": "pk, expires_at",
                 }
             }
-            while request:
-                response = client.batch_get_item(RequestItems=request)
+            for _ in range(_UNPROCESSED_ROUNDS):
+                response = self._table.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self._table.name, []):
                     if is_live(_plain(item), now):
                         found.add(_plain(item)[PK].removeprefix("sent#"))
                 request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise TableUnavailable(
+                    f"DynamoDB left keys unprocessed {_UNPROCESSED_ROUNDS} times (throttled)"
+                )
         return found
 
     def record(self, key: str) -> None:

@@ -31,6 +31,8 @@ class DeliveryStats:
     thread_replies: int = 0
     parent_updates_failed: int = 0
     ledger_errors: int = 0
+    outcome_unknown: int = 0  # Slack app posts sent without a whole answer (timeout, reset)
+    found_posted: int = 0  # ... of which a lookup found the message posted: not sent again
 
 
 @dataclass
@@ -74,6 +76,8 @@ def metric_values(
         "StormCollapsed": stats.storm_collapsed,
         "ThreadReplies": stats.thread_replies,
         "LedgerErrors": stats.ledger_errors,
+        "OutcomeUnknown": stats.outcome_unknown,
+        "FoundPosted": stats.found_posted,
     }
     per_kind: Counter[str] = Counter()
     for outcome in outcomes:

@@ -16,11 +16,16 @@ from typing import Any
 
 from processor.models import Alert, SlackMessage
 from processor.render.fields import resolve_actor
-from processor.render.mrkdwn import code, plain
+from processor.render.mrkdwn import code, fit, plain
+from processor.render.slack import SECTION_LIMIT
 
 STORM_THRESHOLD = 10  # alerts per Slack destination per batch; ~10 s of posting at 1 message/s
 DIGEST_SIZE = 25  # one-line entries per digest message; 25 sections stay under Slack's 50 blocks
+TEXT_LIMIT = 40_000  # Slack's limit for a message's `text`, used when its blocks were refused
 _TOP = 5
+# The summary's 4 lines of 5 values each fit one section by construction: 4 x (a 12-unit label +
+# 5 x (a value + " ×10000, ")) + 3 newlines <= 3000 units for a value of up to 137 units.
+_TOP_VALUE_LIMIT = 120
 
 
 def chunks(alerts: Sequence[Alert], size: int = DIGEST_SIZE) -> list[Sequence[Alert]]:
@@ -67,11 +72,21 @@ def _line(alert: Alert) -> str:
 
 def _top(label: str, values: Iterable[Any]) -> str:
     counts = Counter("" if v is None else str(v) for v in values).most_common(_TOP)
-    return f"*{label}:* " + ", ".join(f"{code(value or '-', 200)} ×{n}" for value, n in counts)
+    return f"*{label}:* " + ", ".join(f"{code(value or '-', _TOP_VALUE_LIMIT)} ×{n}" for value, n in counts)
+
+
+def text_only(message: SlackMessage) -> SlackMessage:
+    """The message without blocks, its blocks' texts as the message text: what to post when Slack
+    refuses the blocks, so the alerts they list are delivered instead of failed on every retry."""
+    texts = []
+    for block in message.blocks:
+        parts = [block.get("text")] + list(block.get("fields", ())) + list(block.get("elements", ()))
+        texts += [part["text"] for part in parts if isinstance(part, dict) and "text" in part]
+    return SlackMessage(text=fit("\n".join(texts) or message.text, TEXT_LIMIT), blocks=())
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000], "verbatim": True}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text, SECTION_LIMIT), "verbatim": True}}
 
 
 def _context(text: str) -> dict[str, Any]:

@@ -38,3 +38,22 @@ class Budget:
 
     def can_wait(self, seconds: float) -> bool:
         return self.left() - seconds > 0
+
+
+class Deadline:
+    """The running invocation's remaining time, for parts built once per container (the table).
+
+    The Dispatcher `start`s it at every batch; `invocation` tells a batch from the one before, so
+    what a part learnt about a failing dependency is forgotten when the next batch begins.
+    """
+
+    def __init__(self) -> None:
+        self._remaining: Callable[[], float] = lambda: float("inf")
+        self.invocation = 0
+
+    def start(self, remaining_seconds: Callable[[], float]) -> None:
+        self._remaining = remaining_seconds
+        self.invocation += 1
+
+    def remaining(self) -> float:
+        return self._remaining()

@@ -15,7 +15,7 @@ from typing import Any
 
 from processor.models import Record, RuleFailure, RuleRef, SlackMessage
 from processor.render.fields import MISSING, display, resolve_actor, truncate
-from processor.render.mrkdwn import bold, code, code_block, escape, plain
+from processor.render.mrkdwn import bold, code, code_block, escape, inert, one_line, plain
 
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
@@ -70,7 +70,7 @@ def render_slack(record: Record, rule: RuleRef, account_id: str, *, actor: str |
     if failed:
         fallback += f" but failed with {display(error_code)}"
     fallback += f" in {account_id or MISSING} (rule {rule.id})"
-    text = truncate(fallback, FALLBACK_LIMIT, escape=escape)
+    text = truncate(inert(fallback), FALLBACK_LIMIT, escape=escape)
     return SlackMessage(text=text, blocks=tuple(blocks[:MAX_BLOCKS]))
 
 
@@ -91,7 +91,7 @@ def render_rule_failure(failure: RuleFailure, *, count: int, source: str) -> Sla
         f" · source {code(source, 300)}"
     )
     return SlackMessage(
-        text=truncate(fallback, FALLBACK_LIMIT, escape=escape),
+        text=truncate(inert(fallback), FALLBACK_LIMIT, escape=escape),
         blocks=(_section(summary), _context(details)),
     )
 
@@ -105,7 +105,7 @@ def render_decode_failure(reason: str, *, count: int, sample_item_id: str, sourc
         f"Sample item {code(sample_item_id, 1000)}"
     )
     return SlackMessage(
-        text=truncate(fallback, FALLBACK_LIMIT, escape=escape),
+        text=truncate(inert(fallback), FALLBACK_LIMIT, escape=escape),
         blocks=(_section(summary), _context(f"Source: {code(source, 300)}")),
     )
 
@@ -141,8 +141,8 @@ def _expression_text(expression: str) -> str:
 
 
 def _plain_text(text: str, limit: int) -> dict[str, Any]:
-    """plain_text is never parsed for mentions or links, so it needs a length limit, not escaping."""
-    return {"type": "plain_text", "text": truncate(text, limit) or MISSING, "emoji": True}
+    """plain_text is never parsed for mentions or links: it needs one line and a length limit, not escaping."""
+    return {"type": "plain_text", "text": truncate(one_line(text), limit) or MISSING, "emoji": True}
 
 
 def _section(text: str) -> dict[str, Any]:

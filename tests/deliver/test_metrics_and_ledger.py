@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import boto3
 import orjson
 import pytest
 
 from processor import handler
+from processor.deliver.dynamo import BoundedTable
 from processor.deliver.ledger_dynamodb import DynamoDbLedger
 from processor.deliver.metrics import BatchCounts, DeliveryStats, emf_line, metric_values
+from processor.deliver.timing import Deadline
 from processor.devtools.slack_standin import SlackStandIn
 from tests.deliver.conftest import set_env
 from tests.deliver.fakes import FakeClock, LambdaContext, cloudtrail_event, kinesis_batch
@@ -55,11 +56,11 @@ def test_more_than_100_metrics_are_split_into_several_directives() -> None:
     line = orjson.loads(
         emf_line(metric_values(counts, [], DeliveryStats()), function_name="f", timestamp_ms=1)
     )
-    assert [len(d["Metrics"]) for d in line["_aws"]["CloudWatchMetrics"]] == [100, 62]
+    assert [len(d["Metrics"]) for d in line["_aws"]["CloudWatchMetrics"]] == [100, 64]
 
 
 def test_the_ledger_treats_expired_items_as_absent_and_reads_in_batches(table: str, clock: FakeClock) -> None:
-    ledger = DynamoDbLedger(boto3.resource("dynamodb").Table(table), wall=clock.wall, ttl=600)
+    ledger = DynamoDbLedger(BoundedTable(table, Deadline()), wall=clock.wall, ttl=600)
     keys = [f"evt-{i}|slack_app:C1" for i in range(150)]
     for key in keys[:120]:
         ledger.record(key)

@@ -129,3 +129,14 @@ def test_missing_fields_render_as_a_dash() -> None:
 def test_the_literal_string_null_is_shown_not_dropped() -> None:
     message = render_slack(record(event(STOP_LOGGING, requestParameters="null")), RULE, ACCOUNT)
     assert '```\n"null"\n```' in all_text(message)
+
+
+@pytest.mark.parametrize("limit", [2998, 2999, 3000, 3001])
+def test_fitting_rendered_text_never_splits_an_entity_or_leaves_code_open(limit: int) -> None:
+    from processor.render.mrkdwn import code, fit
+
+    rendered = "*Events:* " + ", ".join(code("\U0001f525<&>" * 60, 400) for _ in range(20))
+    fitted = fit(rendered, limit)
+    assert slack_len(fitted) <= limit and fitted.endswith("…")
+    assert re.search(r"&(?!(?:amp|lt|gt);)", fitted) is None  # every `&` starts a whole entity
+    assert fitted.count("`") % 2 == 0
