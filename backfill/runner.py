@@ -16,7 +16,16 @@ from typing import Any
 from backfill.fetch import Prefetcher
 from backfill.pool import WorkerPool, local_batches
 from backfill.s3listing import S3Lister
-from backfill.sources import LocalSource, ObjectRef, S3Source, Selection, Source, local_objects, open_chunks
+from backfill.sources import (
+    LocalSource,
+    ObjectRef,
+    S3Source,
+    Selection,
+    Source,
+    Unreadable,
+    local_objects,
+    open_chunks,
+)
 from backfill.state import StateFile
 from backfill.summary import Summary
 from backfill.window import TimeWindow
@@ -108,6 +117,9 @@ class Backfill:
         for source in self.options.sources:
             try:
                 for ref in self._list(source):
+                    if isinstance(ref, Unreadable):
+                        self._unreadable(ref)
+                        continue
                     if ref.url in seen:
                         continue
                     seen.add(ref.url)
@@ -119,7 +131,13 @@ class Backfill:
                 reason = f"listing failed: {type(exc).__name__}: {exc}"
                 self.summary.objects_failed.append((str(source), reason))
 
-    def _list(self, source: Source) -> Iterator[ObjectRef]:
+    def _unreadable(self, entry: Unreadable) -> None:
+        if entry.wanted:
+            self.summary.objects_failed.append((entry.url, entry.reason))
+        else:
+            self.summary.skipped_unreadable.append((entry.url, entry.reason))
+
+    def _list(self, source: Source) -> Iterator[ObjectRef | Unreadable]:
         if isinstance(source, LocalSource):
             return local_objects(source, self._selection)
         assert isinstance(source, S3Source)

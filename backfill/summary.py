@@ -8,7 +8,7 @@ from typing import Any
 
 from backfill.work import Counts
 
-MAX_NAMED = 20  # failed deliveries listed by name; all of them are counted
+MAX_NAMED = 20  # unreadable entries skipped, listed by name on stderr; all are counted and in the JSON
 
 
 @dataclass
@@ -21,6 +21,7 @@ class Summary:
     skipped_digests: int = 0
     skipped_filtered: int = 0
     skipped_not_logs: int = 0
+    skipped_unreadable: list[tuple[str, str]] = field(default_factory=list)  # not regular files, loops
     counts: Counts = field(default_factory=Counts)
     undecodable_examples: list[str] = field(default_factory=list)
     rule_error_examples: list[str] = field(default_factory=list)
@@ -51,6 +52,9 @@ class Summary:
                 "skipped_digest": self.skipped_digests,
                 "skipped_outside_filters": self.skipped_filtered,
                 "skipped_not_log_files": self.skipped_not_logs,
+                "skipped_unreadable": [
+                    {"object": url, "reason": reason} for url, reason in self.skipped_unreadable
+                ],
             },
             "events": {
                 "read": counts.events,
@@ -86,7 +90,8 @@ class Summary:
             f"backfill {state} ({self.mode}, {self.workers} worker(s)) in {self.seconds:.1f}s, {rate}",
             f"  objects: {self.objects_done:,} processed, {len(self.objects_failed):,} failed, "
             f"{self.skipped_finished:,} finished before (state), {self.skipped_digests:,} digests skipped, "
-            f"{self.skipped_filtered:,} outside the filters, {self.skipped_not_logs:,} not log files",
+            f"{self.skipped_filtered:,} outside the filters, {self.skipped_not_logs:,} not log files, "
+            f"{len(self.skipped_unreadable):,} unreadable entries skipped",
             f"  events: {c.events:,} read, {c.outside_window:,} outside the time window, "
             f"{c.ignored:,} ignored, {c.unmatched:,} unmatched, {c.undecodable:,} undecodable, "
             f"{c.rule_errors:,} rule errors",
@@ -100,6 +105,9 @@ class Summary:
             )
             out.extend(f"    failed: {reason}" for reason in self.delivery_failures)
         out.extend(f"  could not read {url}: {reason}" for url, reason in self.objects_failed)
+        out.extend(f"  skipped {url}: {reason}" for url, reason in self.skipped_unreadable[:MAX_NAMED])
+        if len(self.skipped_unreadable) > MAX_NAMED:
+            out.append(f"  skipped {len(self.skipped_unreadable) - MAX_NAMED:,} more (see --summary-json)")
         out.extend(f"  undecodable: {reason}" for reason in self.undecodable_examples)
         out.extend(f"  rule error: {reason}" for reason in self.rule_error_examples)
         out.extend(f"  note: {note}" for note in self.notes)
