@@ -39,6 +39,19 @@ class Summary:
     def ok(self) -> bool:
         return not self.objects_failed and not self.delivery_failed and not self.interrupted
 
+    def nothing_read(self) -> str | None:
+        """Why no object was read, or None if one was (or every one was finished before, per --state)."""
+        if self.objects_done or self.objects_failed or self.skipped_finished or self.interrupted:
+            return None
+        found = (
+            (self.skipped_not_logs, "file(s) not named like a CloudTrail log file (*.json.gz, *.json)"),
+            (self.skipped_digests, "digest file(s), which hold no events"),
+            (self.skipped_filtered, "log file(s) outside --start/--end/--account/--region"),
+            (len(self.skipped_unreadable), "entries that are not readable files"),
+        )
+        parts = [f"{count:,} {what}" for count, what in found if count]
+        return "found only " + ", ".join(parts) if parts else "found no file at all"
+
     def to_json(self) -> dict[str, Any]:
         counts = self.counts
         return {
@@ -77,6 +90,7 @@ class Summary:
                 "rule_errors": self.rule_error_examples,
                 "delivery_failures": self.delivery_failures,
             },
+            "nothing_read": self.nothing_read(),
             "notes": self.notes,
             "seconds": round(self.seconds, 3),
             "events_per_second": round(counts.events / self.seconds) if self.seconds > 0 else None,

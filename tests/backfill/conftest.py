@@ -82,7 +82,7 @@ def listings(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ListingLog]:
 
     log = ListingLog()
 
-    def client(threads: int) -> Any:
+    def client(threads: int, timeout: float) -> Any:
         made = boto3.client("s3")
         made.meta.events.register("provide-client-params.s3.ListObjectsV2", log.record)
         return made
