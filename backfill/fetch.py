@@ -20,10 +20,10 @@ from contextlib import closing
 from dataclasses import dataclass
 
 from backfill.errors import ObjectUnreadable
+from backfill.queues import put_unless
 from backfill.sources import ObjectRef
 
 QUEUE_CHUNKS = 4
-_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +64,7 @@ class ChunkStream:
 
     def put(self, item: object, stop: threading.Event) -> bool:
         """For the download thread: False, without putting, once `stop` is set or the stream closed."""
-        while not stop.is_set() and not self._closed.is_set():
-            try:
-                self._queue.put(item, timeout=_POLL_SECONDS)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return put_unless(self._queue, item, lambda: stop.is_set() or self._closed.is_set())
 
 
 class Prefetcher:
@@ -151,10 +145,4 @@ class Prefetcher:
         stream.put(_END, self._stop)
 
     def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._ready.put(item, timeout=_POLL_SECONDS)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return put_unless(self._ready, item, self._stop.is_set)

@@ -12,10 +12,10 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 
+from backfill.queues import POLL_SECONDS, put_unless
 from backfill.sources import ObjectRef
 
 LIST_AHEAD = 100_000
-_POLL_SECONDS = 0.2
 _END = object()
 
 
@@ -41,7 +41,7 @@ class Listing:
     def __iter__(self) -> Iterator[ObjectRef]:
         while True:
             try:
-                item = self._queue.get(timeout=_POLL_SECONDS)
+                item = self._queue.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 if self._stop.is_set():
                     return
@@ -76,10 +76,4 @@ class Listing:
         self._put(_END)
 
     def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=_POLL_SECONDS)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return put_unless(self._queue, item, self._stop.is_set)

@@ -25,6 +25,7 @@ from typing import Any
 
 from backfill.errors import BackfillError, ObjectUnreadable
 from backfill.fetch import ChunkStream
+from backfill.queues import put_unless
 from backfill.sources import ObjectRef
 from backfill.window import EventFilter
 from backfill.work import Batch, Counts, ObjectEvaluator, build_evaluator
@@ -144,13 +145,7 @@ class WorkerPool:
         self._put(inputs, ("end", None))
 
     def _put(self, target: Any, message: tuple[str, Any]) -> bool:
-        while not self._stop.is_set():
-            try:
-                target.put(message, timeout=_POLL_SECONDS)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return put_unless(target, message, self._stop.is_set, _POLL_SECONDS)
 
     def _check_alive(self) -> None:
         for process in self._processes:
