@@ -130,16 +130,13 @@ class Backfill:
         return listing, Prefetcher(iter(listing), self._open, threads=self.options.download_threads)
 
     def _warn_at_start(self) -> None:
-        if self.state is not None and self.state.unparsable:
-            lines = ", ".join(str(n) for n in self.state.unparsable[:MAX_EXAMPLES])
-            more = (
-                ""
-                if len(self.state.unparsable) <= MAX_EXAMPLES
-                else f" and {len(self.state.unparsable) - MAX_EXAMPLES:,} more"
-            )
+        if self.state is not None and (skipped := self.state.unparsable):
+            named = ", ".join(str(number) for number in skipped[:MAX_EXAMPLES])
+            if len(skipped) > MAX_EXAMPLES:
+                named += f" and {len(skipped) - MAX_EXAMPLES:,} more"
             self._warn(
-                f"--state {self.state.path}: line(s) {lines}{more} could not be parsed (cut short by a "
-                "crash?) and were ignored"
+                f"--state {self.state.path}: line(s) {named} could not be parsed (cut short by a crash?) "
+                "and were ignored"
             )
         for source in self.options.sources:
             if isinstance(source, S3Source) and (warning := case_warning(source)) is not None:
