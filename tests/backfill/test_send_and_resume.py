@@ -261,12 +261,13 @@ def test_a_state_file_without_its_configuration_is_refused_unless_forced(tmp_pat
     assert forced.exit_code == 0 and len(forced.alerts) == 1
 
 
-def test_storm_collapse_spans_the_whole_run_not_one_log_file(tmp_path, slack_app, backfill):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_storm_collapse_spans_the_whole_run_not_one_log_file(tmp_path, slack_app, backfill, workers):
     """30 log files with one alert each for one channel: a storm, collapsed as the Lambda would."""
     files = [log_file(PROD, "eu-west-1", day(1 + n // 10, hour=n % 10)) for n in range(30)]
     write_folder(tmp_path / "logs", files)
 
-    run = backfill(str(tmp_path / "logs"), "--send", "--state", str(tmp_path / "state"))
+    run = backfill(str(tmp_path / "logs"), "--send", "--state", str(tmp_path / "state"), "--workers", workers)
 
     assert run.exit_code == 0, run.stderr
     posts = slack_app.posts_to(SECURITY)
