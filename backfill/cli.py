@@ -1,7 +1,8 @@
 """`trailalert backfill SOURCE...`: replay CloudTrail log files through the Lambda's core.
 
-Thin: it turns flags into Options and Settings, builds the side-effect endpoints (stdout, the
-Dispatcher, the S3 client), runs a Backfill and maps the summary to an exit code.
+Thin: it turns flags into Options and Settings, checks everything it can before the run starts
+(settings, rules, output paths, the state file's configuration), builds the side-effect endpoints
+(stdout, the Dispatcher, the S3 client), runs a Backfill and maps the summary to an exit code.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ import click
 import orjson
 
 from backfill.config import load_backfill_settings
-from backfill.errors import BadConfiguration, IncompleteBackfill, Interrupted
+from backfill.errors import BadConfiguration, IncompleteBackfill, Interrupted, NothingRead
+from backfill.filters import AccountIdType, RegionType
 from backfill.progress import Progress
 from backfill.runner import Backfill, Options
+from backfill.s3listing import DEFAULT_TIMEOUT_SECONDS, client_config
 from backfill.sources import Source, SourceType
+from backfill.state import FORCE_FLAG, StateFile, run_configuration
+from backfill.summary import Summary
 from backfill.window import Bound, TimeBoundType, TimeWindow
 from processor.errors import ConfigError
 from processor.rules_cli import rule_flags
@@ -28,12 +33,11 @@ if TYPE_CHECKING:  # the Dispatcher imports slack_sdk (~90 ms): built only with 
     from processor.deliver.dispatcher import Dispatcher
 
 
-def _s3_client(threads: int) -> Any:
+def _s3_client(threads: int, timeout: float) -> Any:
     """boto3 reads the standard AWS settings (profile, region, AWS_ENDPOINT_URL, ...) itself."""
     import boto3
-    from botocore.config import Config
 
-    return boto3.client("s3", config=Config(max_pool_connections=max(10, threads * 2)))
+    return boto3.client("s3", config=client_config(threads, timeout))
 
 
 def _dispatcher(settings: Settings) -> Dispatcher:
@@ -47,8 +51,16 @@ def _dispatcher(settings: Settings) -> Dispatcher:
 @click.argument("sources", nargs=-1, required=True, type=SourceType())
 @click.option("--start", type=TimeBoundType(), help="First event time to include (UTC if no offset).")
 @click.option("--end", type=TimeBoundType(), help="End of the window (exclusive); a date includes that day.")
-@click.option("--account", "accounts", multiple=True, help="Only this account id (repeatable).")
-@click.option("--region", "regions", multiple=True, help="Only this region (repeatable).")
+@click.option(
+    "--account", "accounts", multiple=True, type=AccountIdType(), help="Only this account id (repeatable)."
+)
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    type=RegionType(),
+    help="Only this region, e.g. us-east-1 (repeatable).",
+)
 @click.option("--send", is_flag=True, help="Deliver the alerts. Without it: a dry run printing JSON lines.")
 @click.option(
     "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Processes for CPU work."
@@ -61,7 +73,20 @@ def _dispatcher(settings: Settings) -> Dispatcher:
     help="Concurrent downloads.",
 )
 @click.option(
+    "--s3-timeout",
+    type=click.FloatRange(min=0.1, max=600),
+    default=DEFAULT_TIMEOUT_SECONDS,
+    show_default=True,
+    help="Seconds to wait for S3 to connect or answer, per attempt (3 attempts).",
+)
+@click.option(
     "--state", type=click.Path(dir_okay=False, path_type=Path), help="Checkpoint file to resume from."
+)
+@click.option(
+    FORCE_FLAG,
+    "force_state",
+    is_flag=True,
+    help="Use the --state file even if it was made with other rules, filters or --send.",
 )
 @click.option(
     "--summary-json", type=click.Path(dir_okay=False, path_type=Path), help="Also write the summary here."
@@ -76,7 +101,9 @@ def backfill_command(
     send: bool,
     workers: int,
     download_threads: int,
+    s3_timeout: float,
     state: Path | None,
+    force_state: bool,
     summary_json: Path | None,
     **rule_flags: Any,
 ) -> None:
@@ -86,16 +113,14 @@ def backfill_command(
 
     Without --send nothing is delivered: each alert is printed as one JSON line on stdout (with the
     exact Slack and SNS payloads), and progress and the summary go to stderr.
-    """
-    overrides = {name: value for name, value in rule_flags.items() if value is not None}
-    try:
-        settings, preview = load_backfill_settings(os.environ, overrides, send=send)
-        if workers > 1:  # each worker compiles the rules: a bad one must fail here, not kill them
-            from processor.app import build_rules
 
-            build_rules(settings)
-    except ConfigError as exc:
-        raise BadConfiguration(str(exc)) from None
+    Exit status: 0 done, 1 an object could not be read or a delivery failed, 2 bad settings or
+    flags, 3 nothing was read, 130 interrupted.
+    """
+    if force_state and state is None:
+        raise click.UsageError(f"{FORCE_FLAG} needs --state")
+    if summary_json is not None:
+        _check_writable(summary_json, "--summary-json")
     options = Options(
         sources=sources,
         window=TimeWindow.from_bounds(start, end),
@@ -104,8 +129,23 @@ def backfill_command(
         send=send,
         workers=workers,
         download_threads=download_threads,
-        state=state,
+        s3_timeout=s3_timeout,
     )
+    overrides = {name: value for name, value in rule_flags.items() if value is not None}
+    try:
+        settings, preview = load_backfill_settings(os.environ, overrides, send=send)
+        state_file = None
+        if state is not None or workers > 1:  # each worker compiles the rules: a bad one must fail here
+            from processor.app import build_rules
+
+            rules = build_rules(settings)
+            if state is not None:
+                configuration = run_configuration(
+                    rules, options.window, options.accounts, options.regions, send=send
+                )
+                state_file = StateFile.open_for_run(state, configuration, force=force_state)
+    except ConfigError as exc:
+        raise BadConfiguration(str(exc)) from None
     err = sys.stderr
     dispatcher = reporter = None
     if send:
@@ -124,9 +164,10 @@ def backfill_command(
         preview,
         emit=click.echo,
         progress=Progress(err, tty=_is_tty(err)),
-        s3_client=lambda: _s3_client(download_threads),
+        s3_client=lambda: _s3_client(download_threads, s3_timeout),
         dispatcher=dispatcher,
         report_rule_failures=reporter,
+        state=state_file,
     )
     try:
         summary = run.run()
@@ -135,14 +176,61 @@ def backfill_command(
     for line in summary.lines():
         click.echo(line, err=True)
     if summary_json is not None:
-        summary_json.write_bytes(orjson.dumps(summary.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
+        _write_summary(summary, summary_json)
+    _exit_status(summary, sources, state, ledger=bool(settings.dynamodb_table_name))
+
+
+def _exit_status(summary: Summary, sources: tuple[Source, ...], state: Path | None, *, ledger: bool) -> None:
+    """Raises the error that says how the run ended, unless it simply succeeded."""
     if summary.interrupted:
-        raise Interrupted("interrupted: rerun the same command with --state to resume")
+        raise Interrupted(_resume_advice(summary, state, ledger=ledger))
     if not summary.ok:
         raise IncompleteBackfill(
             f"{len(summary.objects_failed)} object(s) could not be read, "
             f"{summary.delivery_failed} delivery(ies) failed (see above)"
         )
+    if (why := summary.nothing_read()) is not None:
+        raise NothingRead(f"nothing was read from {', '.join(str(s) for s in sources)}: {why}")
+
+
+def _resume_advice(summary: Summary, state: Path | None, *, ledger: bool) -> str:
+    """What a rerun would do, so the advice fits the run that was interrupted."""
+    if state is not None:
+        return (
+            f"interrupted: rerun the same command to resume from {state} (finished objects are "
+            "skipped, alerts already delivered are not sent again)"
+        )
+    advice = "interrupted: without --state nothing was recorded, so a rerun starts over"
+    if summary.mode == "send" and summary.delivered:
+        if ledger:
+            advice += (
+                f" (the DYNAMODB_TABLE_NAME ledger keeps the {summary.delivered:,} alert(s) already "
+                "delivered from being sent again)"
+            )
+        else:
+            advice += f" and sends again the {summary.delivered:,} alert(s) already delivered"
+    return advice + "; give --state FILE to make a long run resumable"
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Before the run: an output path that cannot be written fails now, not after hours of work."""
+    existed = path.exists()
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True)
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise BadConfiguration(f"{option} {path}: cannot be written: {exc.strerror or exc}") from None
+    if not existed:
+        path.unlink()
+
+
+def _write_summary(summary: Summary, path: Path) -> None:
+    try:
+        path.write_bytes(orjson.dumps(summary.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
+    except OSError as exc:  # checked writable at start; a full disk can still refuse it
+        raise IncompleteBackfill(f"--summary-json {path}: not written: {exc.strerror or exc}") from None
 
 
 def _is_tty(stream: Any) -> bool:

@@ -21,6 +21,12 @@ class IncompleteBackfill(BackfillError):
     exit_code = 1
 
 
+class NothingRead(BackfillError):
+    """Raised at the end when no object was read: a backfill never claims success for nothing."""
+
+    exit_code = 3
+
+
 class Interrupted(BackfillError):
     """Raised on Ctrl-C, after the summary: finished objects are in the state file, the rest resume."""
 

@@ -2,27 +2,37 @@
 
 The parent process owns every side effect (stdout, delivery, the state file) and handles batches
 in the order they arrive, so an object is marked finished only after all its alerts were printed or
-delivered, and deliveries go through one Dispatcher with one ledger, as in the Lambda.
+delivered, and deliveries go through one Dispatcher with one ledger, as in the Lambda. With --send,
+alerts are delivered in groups that span objects (delivery.py), so a storm is collapsed run-wide.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
+from backfill.delivery import GroupedDelivery
 from backfill.fetch import Prefetcher
+from backfill.listing import Listing
 from backfill.pool import WorkerPool, local_batches
-from backfill.s3listing import S3Lister
-from backfill.sources import LocalSource, ObjectRef, S3Source, Selection, Source, local_objects, open_chunks
+from backfill.s3listing import DEFAULT_TIMEOUT_SECONDS, S3Lister, case_warning, describe_error
+from backfill.sources import (
+    LocalSource,
+    ObjectRef,
+    S3Source,
+    Selection,
+    Source,
+    Unreadable,
+    local_objects,
+    open_chunks,
+)
 from backfill.state import StateFile
 from backfill.summary import Summary
 from backfill.window import TimeWindow
 from backfill.work import Batch, build_evaluator
-from processor.deliver.dispatcher import Dispatcher, delivery_key
-from processor.models import Alert, Destination, Status
+from processor.deliver.dispatcher import Dispatcher
 from processor.settings import Settings
 
 MAX_EXAMPLES = 5
@@ -37,16 +47,15 @@ class Options:
     send: bool = False
     workers: int = 1
     download_threads: int = 8
-    state: Path | None = None
+    s3_timeout: float = DEFAULT_TIMEOUT_SECONDS
 
 
 @dataclass
 class _Tally:
-    """One object's progress in the parent, until its last batch arrives."""
+    """One object's counts in the parent, until its last batch arrives."""
 
     events: int = 0
     alerts: int = 0
-    failed_deliveries: int = 0
 
 
 @dataclass
@@ -61,65 +70,114 @@ class Backfill:
     s3_client: Callable[[], Any]
     dispatcher: Dispatcher | None = None
     report_rule_failures: Callable[[tuple[Any, ...]], None] | None = None
+    state: StateFile | None = None
     summary: Summary = field(init=False)
 
     def __post_init__(self) -> None:
         mode = "send" if self.options.send else ("preview" if self.preview else "dry-run")
         self.summary = Summary(mode=mode, workers=self.options.workers)
         self._selection = Selection(self.options.window, self.options.accounts, self.options.regions)
-        self._state = StateFile(self.options.state) if self.options.state else None
         self._tallies: dict[str, _Tally] = {}
+        self._handled = 0  # objects whose last batch arrived
         self._s3: Any = None
+        self._delivery = (
+            GroupedDelivery(self.dispatcher, self.state, self.summary)
+            if self.dispatcher is not None
+            else None
+        )
 
     def run(self) -> Summary:
         started = time.monotonic()
+        self._warn_at_start()
         in_window = self.options.window.event_filter()
+        listing: Listing | None = None
         prefetcher: Prefetcher | None = None
         try:
             if self.options.workers > 1:
-                # The workers start before the download threads, so they can be forked (pool.py).
+                # The workers start before the listing and download threads, so they can be forked.
                 with WorkerPool(
                     self.options.workers, self.settings, self.preview, in_window, send=self.options.send
                 ) as pool:
-                    prefetcher = self._prefetcher()
+                    listing, prefetcher = self._start()
                     for batch in pool.batches(iter(prefetcher)):
                         self._handle(batch)
             else:
                 evaluator = build_evaluator(self.settings, self.preview, in_window, send=self.options.send)
-                prefetcher = self._prefetcher()
+                listing, prefetcher = self._start()
                 for batch in local_batches(prefetcher, evaluator):
                     self._handle(batch)
+            if self._delivery is not None:
+                self._delivery.deliver()  # what is still held, then the objects waiting on it
         except KeyboardInterrupt:
             self.summary.interrupted = True
+            if self._delivery is not None and self._delivery.held:
+                self.summary.notes.append(
+                    f"{self._delivery.held:,} alert(s) read but not delivered yet when interrupted; "
+                    "their objects are not finished"
+                )
         finally:
-            if prefetcher is not None:
-                prefetcher.close()
-            if self._state is not None:
-                self._state.close()
+            for stoppable in (prefetcher, listing):
+                if stoppable is not None:
+                    stoppable.close()
+            if self.state is not None:
+                self.state.close()
             self.progress.close()
             self._finish_summary(time.monotonic() - started)
         return self.summary
 
-    def _prefetcher(self) -> Prefetcher:
-        return Prefetcher(self._objects(), self._open, threads=self.options.download_threads)
+    def _start(self) -> tuple[Listing, Prefetcher]:
+        listing = Listing(self._objects(), self.progress.listed)
+        return listing, Prefetcher(iter(listing), self._open, threads=self.options.download_threads)
+
+    def _warn_at_start(self) -> None:
+        if self.state is not None and (skipped := self.state.unparsable):
+            named = ", ".join(str(number) for number in skipped[:MAX_EXAMPLES])
+            if len(skipped) > MAX_EXAMPLES:
+                named += f" and {len(skipped) - MAX_EXAMPLES:,} more"
+            self._warn(
+                f"--state {self.state.path}: line(s) {named} could not be parsed (cut short by a crash?) "
+                "and were ignored"
+            )
+        for source in self.options.sources:
+            if isinstance(source, S3Source) and (warning := case_warning(source)) is not None:
+                self._warn(warning)
+
+    def _warn(self, message: str) -> None:
+        self.summary.notes.append(message)
+        self.progress.warn(message)
 
     def _objects(self) -> Iterator[ObjectRef]:
+        """Runs in the listing thread (listing.py)."""
         seen: set[str] = set()
         for source in self.options.sources:
+            found = 0
+            self.progress.listing(str(source), found)
             try:
                 for ref in self._list(source):
+                    if isinstance(ref, Unreadable):
+                        self._unreadable(ref)
+                        continue
                     if ref.url in seen:
                         continue
                     seen.add(ref.url)
-                    if self._state is not None and self._state.is_finished(ref.url):
+                    if self.state is not None and self.state.is_finished(ref.url):
                         self.summary.skipped_finished += 1
                         continue
+                    found += 1
+                    self.progress.listing(str(source), found)
                     yield ref
-            except Exception as exc:  # botocore errors: a missing bucket, access denied, ...
-                reason = f"listing failed: {type(exc).__name__}: {exc}"
-                self.summary.objects_failed.append((str(source), reason))
+            except Exception as exc:  # botocore errors: a missing bucket, access denied, a timeout...
+                self.summary.objects_failed.append(
+                    (str(source), f"listing failed: {describe_error(exc, self.options.s3_timeout)}")
+                )
 
-    def _list(self, source: Source) -> Iterator[ObjectRef]:
+    def _unreadable(self, entry: Unreadable) -> None:
+        if entry.wanted:
+            self.summary.objects_failed.append((entry.url, entry.reason))
+        else:
+            self.summary.skipped_unreadable.append((entry.url, entry.reason))
+
+    def _list(self, source: Source) -> Iterator[ObjectRef | Unreadable]:
         if isinstance(source, LocalSource):
             return local_objects(source, self._selection)
         assert isinstance(source, S3Source)
@@ -142,53 +200,32 @@ class Backfill:
         self._examples(batch)
         for line in batch.lines:
             self.emit(line)
-        if batch.alerts:
-            self._deliver(batch.url, batch.alerts, tally)
         if batch.rule_failures and self.report_rule_failures is not None:
             self.report_rule_failures(batch.rule_failures)
+        if self._delivery is None:
+            if batch.done:
+                self._finish_object(batch, self._tallies.pop(batch.url), failed_deliveries=0)
+            return
+        if batch.alerts:
+            self._delivery.add(batch.url, batch.alerts)
         if batch.done:
-            self._finish_object(batch, self._tallies.pop(batch.url))
+            tally = self._tallies.pop(batch.url)
+            self._delivery.finish_when_delivered(
+                batch.url, lambda failed: self._finish_object(batch, tally, failed_deliveries=failed)
+            )
+        self._delivery.deliver_if_due()
 
-    def _finish_object(self, batch: Batch, tally: _Tally) -> None:
+    def _finish_object(self, batch: Batch, tally: _Tally, *, failed_deliveries: int) -> None:
+        """The object was read to its end (or failed) and every alert it raised was handled."""
         if batch.error is not None:
             self.summary.objects_failed.append((batch.url, batch.error))
-        elif tally.failed_deliveries == 0 and self._state is not None:
-            self._state.mark_finished(batch.url, tally.events, tally.alerts)
+        elif failed_deliveries == 0 and self.state is not None:
+            self.state.mark_finished(batch.url, tally.events, tally.alerts)
         if batch.error is None:
             self.summary.objects_done += 1
+        self._handled += 1
         c = self.summary.counts
-        self.progress.update(self.summary.objects_done + len(self.summary.objects_failed), c.events, c.alerts)
-
-    def _deliver(self, url: str, alerts: tuple[Alert, ...], tally: _Tally) -> None:
-        assert self.dispatcher is not None
-        sent = self._state.delivered(url) if self._state is not None else frozenset()
-        todo: list[Alert] = []
-        for alert in alerts:
-            remaining = tuple(d for d in alert.destinations if delivery_key(alert, d) not in sent)
-            self.summary.sent_before_resume += len(alert.destinations) - len(remaining)
-            if len(remaining) == len(alert.destinations):
-                todo.append(alert)
-            elif remaining:
-                todo.append(replace(alert, destinations=remaining))
-
-        def checkpoint(alert: Alert, destination: Destination) -> None:
-            if self._state is not None:  # as each is accepted: a Ctrl-C mid-batch loses none
-                self._state.record_delivered(url, delivery_key(alert, destination))
-
-        for outcome in self.dispatcher.deliver(todo, on_accepted=checkpoint):
-            if outcome.status is Status.FAILED:
-                tally.failed_deliveries += 1
-                self.summary.delivery_failed += 1
-                if len(self.summary.delivery_failures) < MAX_EXAMPLES * 4:
-                    self.summary.delivery_failures.append(
-                        f"{outcome.alert.event_id} to {outcome.destination.key}: {outcome.detail}"
-                    )
-                continue
-            if outcome.status is Status.DELIVERED:
-                self.summary.delivered += 1
-            else:
-                self.summary.duplicates += 1
-                checkpoint(outcome.alert, outcome.destination)
+        self.progress.update(self._handled, c.events, c.alerts)
 
     def _examples(self, batch: Batch) -> None:
         s = self.summary

@@ -18,6 +18,46 @@ from backfill.sources import ObjectRef, S3Source, Selection
 
 ROOT = "AWSLogs"
 SERVICE = "CloudTrail"
+# S3 keys are case-sensitive: a folder of these names in another case holds nothing CloudTrail wrote.
+_CASED = {name.lower(): name for name in (ROOT, SERVICE)}
+
+# Each S3 request (a listing page, a GET, every read of a body) waits at most this long to connect
+# and for each answer, and is tried this many times in all: an endpoint that accepts connections and
+# never answers fails in about ATTEMPTS x the timeout, instead of botocore's 60 s x 5.
+DEFAULT_TIMEOUT_SECONDS = 15.0
+ATTEMPTS = 3
+
+
+def client_config(threads: int, timeout: float) -> Any:
+    """The botocore Config of the backfill's S3 client."""
+    from botocore.config import Config
+
+    return Config(
+        max_pool_connections=max(10, threads * 2),
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
+    )
+
+
+def describe_error(exc: Exception, timeout: float) -> str:
+    """An S3 error as the summary names it; a timeout says what was waited for and how long."""
+    text = f"{type(exc).__name__}: {exc}"
+    if type(exc).__name__ in ("ConnectTimeoutError", "ReadTimeoutError"):  # botocore's, not imported here
+        return f"no answer from S3 within {timeout:g} s, {ATTEMPTS} attempts ({text})"
+    return text
+
+
+def case_warning(source: S3Source) -> str | None:
+    """A warning when a folder of the prefix is AWSLogs or CloudTrail in another case."""
+    parts = source.prefix.split("/")
+    fixed = [_CASED.get(part.lower(), part) for part in parts]
+    if fixed == parts:
+        return None
+    return (
+        f"{source}: S3 keys are case-sensitive and CloudTrail writes {ROOT}/ and {SERVICE}/; "
+        f"did you mean s3://{source.bucket}/{'/'.join(fixed)}?"
+    )
 
 
 @dataclass

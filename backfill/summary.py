@@ -8,7 +8,7 @@ from typing import Any
 
 from backfill.work import Counts
 
-MAX_NAMED = 20  # failed deliveries listed by name; all of them are counted
+MAX_NAMED = 20  # unreadable entries skipped, listed by name on stderr; all are counted and in the JSON
 
 
 @dataclass
@@ -21,6 +21,7 @@ class Summary:
     skipped_digests: int = 0
     skipped_filtered: int = 0
     skipped_not_logs: int = 0
+    skipped_unreadable: list[tuple[str, str]] = field(default_factory=list)  # not regular files, loops
     counts: Counts = field(default_factory=Counts)
     undecodable_examples: list[str] = field(default_factory=list)
     rule_error_examples: list[str] = field(default_factory=list)
@@ -38,6 +39,19 @@ class Summary:
     def ok(self) -> bool:
         return not self.objects_failed and not self.delivery_failed and not self.interrupted
 
+    def nothing_read(self) -> str | None:
+        """Why no object was read, or None if one was (or every one was finished before, per --state)."""
+        if self.objects_done or self.objects_failed or self.skipped_finished or self.interrupted:
+            return None
+        found = (
+            (self.skipped_not_logs, "file(s) not named like a CloudTrail log file (*.json.gz, *.json)"),
+            (self.skipped_digests, "digest file(s), which hold no events"),
+            (self.skipped_filtered, "log file(s) outside --start/--end/--account/--region"),
+            (len(self.skipped_unreadable), "entries that are not readable files"),
+        )
+        parts = [f"{count:,} {what}" for count, what in found if count]
+        return "found only " + ", ".join(parts) if parts else "found no file at all"
+
     def to_json(self) -> dict[str, Any]:
         counts = self.counts
         return {
@@ -51,6 +65,9 @@ class Summary:
                 "skipped_digest": self.skipped_digests,
                 "skipped_outside_filters": self.skipped_filtered,
                 "skipped_not_log_files": self.skipped_not_logs,
+                "skipped_unreadable": [
+                    {"object": url, "reason": reason} for url, reason in self.skipped_unreadable
+                ],
             },
             "events": {
                 "read": counts.events,
@@ -73,6 +90,7 @@ class Summary:
                 "rule_errors": self.rule_error_examples,
                 "delivery_failures": self.delivery_failures,
             },
+            "nothing_read": self.nothing_read(),
             "notes": self.notes,
             "seconds": round(self.seconds, 3),
             "events_per_second": round(counts.events / self.seconds) if self.seconds > 0 else None,
@@ -86,7 +104,8 @@ class Summary:
             f"backfill {state} ({self.mode}, {self.workers} worker(s)) in {self.seconds:.1f}s, {rate}",
             f"  objects: {self.objects_done:,} processed, {len(self.objects_failed):,} failed, "
             f"{self.skipped_finished:,} finished before (state), {self.skipped_digests:,} digests skipped, "
-            f"{self.skipped_filtered:,} outside the filters, {self.skipped_not_logs:,} not log files",
+            f"{self.skipped_filtered:,} outside the filters, {self.skipped_not_logs:,} not log files, "
+            f"{len(self.skipped_unreadable):,} unreadable entries skipped",
             f"  events: {c.events:,} read, {c.outside_window:,} outside the time window, "
             f"{c.ignored:,} ignored, {c.unmatched:,} unmatched, {c.undecodable:,} undecodable, "
             f"{c.rule_errors:,} rule errors",
@@ -100,6 +119,9 @@ class Summary:
             )
             out.extend(f"    failed: {reason}" for reason in self.delivery_failures)
         out.extend(f"  could not read {url}: {reason}" for url, reason in self.objects_failed)
+        out.extend(f"  skipped {url}: {reason}" for url, reason in self.skipped_unreadable[:MAX_NAMED])
+        if len(self.skipped_unreadable) > MAX_NAMED:
+            out.append(f"  skipped {len(self.skipped_unreadable) - MAX_NAMED:,} more (see --summary-json)")
         out.extend(f"  undecodable: {reason}" for reason in self.undecodable_examples)
         out.extend(f"  rule error: {reason}" for reason in self.rule_error_examples)
         out.extend(f"  note: {note}" for note in self.notes)

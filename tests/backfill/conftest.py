@@ -1,9 +1,14 @@
-"""Fixtures for the backfill tests: a clean environment, CLI runs, and S3 clients that record listings."""
+"""Fixtures for the backfill tests: a clean environment, CLI runs (in this process or a child one), and
+S3 clients that record listings."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -77,10 +82,49 @@ def listings(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ListingLog]:
 
     log = ListingLog()
 
-    def client(threads: int) -> Any:
+    def client(threads: int, timeout: float) -> Any:
         made = boto3.client("s3")
         made.meta.events.register("provide-client-params.s3.ListObjectsV2", log.record)
         return made
 
     monkeypatch.setattr(cli, "_s3_client", client)
     yield log
+
+
+REPO = Path(__file__).resolve().parents[2]
+# A run that should take seconds; a hang (the bug these tests guard against) fails after this.
+SUBPROCESS_TIMEOUT_SECONDS = 60
+
+
+@dataclass
+class ProcessRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def alerts(self) -> list[dict[str, Any]]:
+        return [orjson.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def backfill_process() -> Callable[..., ProcessRun]:
+    """Run `trailalert backfill ARGS` in a child process that is killed, failing the test, if it hangs.
+
+    The child inherits the test's environment (settings, AWS_ENDPOINT_URL) and imports this checkout.
+    """
+
+    def run(*args: str, timeout: float = SUBPROCESS_TIMEOUT_SECONDS) -> ProcessRun:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        command = [sys.executable, "-c", "from processor.cli import main; main(prog_name='trailalert')"]
+        try:
+            done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+                [*command, "backfill", *args], env=env, capture_output=True, text=True, timeout=timeout
+            )
+        except subprocess.TimeoutExpired as exc:
+            pytest.fail(
+                f"trailalert backfill {' '.join(args)} still running after {timeout}s: {exc.stderr!r}"
+            )
+        return ProcessRun(done.returncode, done.stdout, done.stderr)
+
+    return run

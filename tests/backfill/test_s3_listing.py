@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+
+import pytest
+
 from tests.backfill.trails import DEV, ORG, PROD, day, digest, put_bucket, standard_trail
 
 BUCKET = "org-cloudtrail"
@@ -94,3 +98,42 @@ def test_a_missing_bucket_is_named_and_fails_the_run(s3, listings, backfill):
 
     assert run.exit_code == 1
     assert "s3://no-such-bucket/: listing failed: NoSuchBucket" in run.stderr
+
+
+def test_a_prefix_in_the_wrong_case_is_warned_about_and_reads_nothing(s3, listings, backfill):
+    put_bucket(s3, BUCKET, standard_trail())
+
+    run = backfill(f"s3://{BUCKET}/awslogs/{PROD}/cloudtrail/")
+
+    assert run.exit_code == 3
+    assert (
+        f"warning: s3://{BUCKET}/awslogs/{PROD}/cloudtrail/: S3 keys are case-sensitive and CloudTrail "
+        f"writes AWSLogs/ and CloudTrail/; did you mean s3://{BUCKET}/AWSLogs/{PROD}/CloudTrail/?"
+    ) in run.stderr
+    assert (
+        f"nothing was read from s3://{BUCKET}/awslogs/{PROD}/cloudtrail/: found no file at all" in run.stderr
+    )
+
+
+@pytest.fixture
+def silent_endpoint(monkeypatch):
+    """An S3 endpoint that accepts connections (the kernel does, from the backlog) and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        yield url
+
+
+def test_an_endpoint_that_never_answers_fails_in_bounded_time_naming_what_it_waited_for(
+    silent_endpoint, backfill_process
+):
+    run = backfill_process(f"s3://{BUCKET}/AWSLogs/", "--s3-timeout", "0.5", timeout=60)
+
+    assert run.returncode == 1, run.stderr
+    assert f"backfill: listing s3://{BUCKET}/AWSLogs/: 0 objects so far" in run.stderr  # said at once
+    assert (
+        f"could not read s3://{BUCKET}/AWSLogs/: listing failed: no answer from S3 within 0.5 s, "
+        f'3 attempts (ReadTimeoutError: Read timeout on endpoint URL: "{silent_endpoint}/{BUCKET}?'
+    ) in run.stderr
