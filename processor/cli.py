@@ -6,6 +6,7 @@ import click
 
 from backfill.cli import backfill_command
 from processor import __version__
+from processor.pattern_cli import pattern_command
 from processor.rules_cli import check_command, list_command
 from processor.rules_test_cli import test_command
 
@@ -24,4 +25,5 @@ def rules_group() -> None:
 rules_group.add_command(check_command)
 rules_group.add_command(list_command)
 rules_group.add_command(test_command)
+rules_group.add_command(pattern_command)
 main.add_command(backfill_command)
