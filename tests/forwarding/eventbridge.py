@@ -84,19 +84,34 @@ def route(endpoint: str, pattern: dict[str, Any], records: Iterable[dict[str, An
     return {event_id for first in delivered for event_id in members[first]}
 
 
-def _deliver(endpoint: str, pattern: dict[str, Any], entries: list[dict[str, Any]], name: str) -> set[str]:
-    events, sqs = client(endpoint, "events"), client(endpoint, "sqs")
-    events.create_event_bus(Name=name)
+def queue_rule(events: Any, sqs: Any, bus: str, pattern: dict[str, Any], name: str) -> str:
+    """A rule with `pattern` on `bus` whose target is a new SQS queue; returns the queue's URL."""
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name=name, EventBusName=name, EventPattern=json.dumps(pattern), State="ENABLED")
-    events.put_targets(Rule=name, EventBusName=name, Targets=[{"Id": "queue", "Arn": arn}])
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    return url
+
+
+def put(events: Any, entries: list[dict[str, Any]]) -> None:
     for start in range(0, len(entries), 10):  # PutEvents takes at most 10 entries
         answer = events.put_events(Entries=entries[start : start + 10])
         assert answer["FailedEntryCount"] == 0, answer
+
+
+def received(sqs: Any, url: str) -> set[str]:
+    """The eventIDs of the CloudTrail records that reached the queue."""
     seen: set[str] = set()
     while True:  # a long visibility timeout: each message is read once, no deletes needed
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=3600)
         if not messages.get("Messages"):
             return seen
         seen |= {json.loads(m["Body"])["detail"]["eventID"] for m in messages["Messages"]}
+
+
+def _deliver(endpoint: str, pattern: dict[str, Any], entries: list[dict[str, Any]], name: str) -> set[str]:
+    events, sqs = client(endpoint, "events"), client(endpoint, "sqs")
+    events.create_event_bus(Name=name)
+    url = queue_rule(events, sqs, name, pattern, name)
+    put(events, entries)
+    return received(sqs, url)
