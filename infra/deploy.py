@@ -344,7 +344,8 @@ def _ask() -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The flags of `make deploy` (DEPLOY_ARGS); docs/deploy.md lists each."""
     parser = argparse.ArgumentParser(description="Deploy trailalert with CloudFormation (docs/deploy.md).")
     parser.add_argument(
         "--env-file",
@@ -373,7 +374,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
     parser.add_argument("--poll-seconds", type=float, default=5.0)
     parser.add_argument("--timeout-seconds", type=float, default=1800.0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     settings: dict[str, str] = {}
     try:

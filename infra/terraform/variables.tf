@@ -1,5 +1,5 @@
 # Names follow fivexl/terraform-aws-cloudtrail-to-slack where the meaning is the same, so its users can
-# switch by changing the module source. See the README's "Deploy" section for the migration table.
+# switch by changing the module source. See docs/deploy.md for the migration table.
 
 # --- Rules (same as the reference module) ---
 variable "rules" {

@@ -19,7 +19,7 @@ from processor.settings import ENVIRONMENT_VARIABLES, rule_options
 MODULE = Path(__file__).resolve().parents[2] / "infra" / "terraform"
 # The reference module's inputs that mean the same here (fivexl/terraform-aws-cloudtrail-to-slack).
 # Not kept: slack_bot_token, default_slack_hook_url and configuration hold secrets, so they become
-# *_secret references (README, migration table); the S3 bucket inputs belong to the S3 path.
+# *_secret references (docs/deploy.md, migration table); the S3 bucket inputs belong to the S3 path.
 REFERENCE_VARIABLES = {
     "rules", "ignore_rules", "rules_separator", "use_default_rules", "events_to_track", "function_name",
     "rule_evaluation_errors_to_slack", "log_level", "default_slack_channel_id", "slack_app_configuration",
