@@ -26,15 +26,17 @@ the like may hold members spelled with dots, which the rules' flat keys read but
 nested patterns would not be guaranteed to match; list positions (`resources.0.ARN`) never narrow.
 
 EventBridge limits a pattern to 2,048 characters by default: when the union does not fit, it is
-widened step by step (absence tests dropped, then every test but the eventName one), and if it
-still does not fit, every CloudTrail event is forwarded. Every step only widens, so the pattern is
-never narrower than the rules need.
+widened step by step (absence tests dropped, then every test but the eventName one, then event names
+cut to their verb as prefixes, GetSecretValue -> Get*), and if it still does not fit, every
+CloudTrail event is forwarded. Every step only widens, so the pattern is never narrower than the
+rules need.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -407,12 +409,39 @@ def _event_names_only(terms: Union) -> Union:
     )
 
 
+def _event_name_verbs(terms: Union) -> Union:
+    """Event names cut to their verb, as prefixes: GetSecretValue -> Get* (every Get call gets through;
+    still far less than every event)."""
+    return frozenset(
+        tuple((key, _verbs(m) if key == "eventName" else m) for key, m in term) for term in terms
+    )
+
+
+def _verbs(matchers: frozenset[Matcher]) -> frozenset[Matcher]:
+    out: set[Matcher] = set()
+    for kind, value in matchers:
+        verb = _VERB.match(value) if kind in ("equals", "prefix") and isinstance(value, str) else None
+        out.add(("prefix", verb.group(0)) if verb else (kind, value))
+    return _tidy(frozenset(out))
+
+
+_VERB: Final = re.compile(r"[A-Z][a-z]+(?=[A-Z0-9])")
+
+
+def _names_only_as_verbs(terms: Union) -> Union:
+    return _event_name_verbs(_event_names_only(_drop_absence(terms)))
+
+
 _WIDENINGS: Final[tuple[tuple[str | None, Callable[[Union], Union]], ...]] = (
     (None, lambda terms: terms),
     ("absence tests dropped to fit EventBridge's limits", _drop_absence),
     (
         "only eventName tests kept (where a term has one) to fit EventBridge's limits",
         lambda terms: _event_names_only(_drop_absence(terms)),
+    ),
+    (
+        "event names cut to their verb (GetSecretValue -> Get*) to fit EventBridge's limits",
+        _names_only_as_verbs,
     ),
 )
 

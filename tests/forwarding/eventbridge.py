@@ -6,9 +6,9 @@ shaped as EventBridge delivers CloudTrail (source `aws.<service>`, the detail-ty
 eventType, the record as detail), and the queue read back.
 
 moto's SQS slows down quadratically with the messages a queue holds (1,000 take a minute to read),
-so records are put by representative: a pattern decides on the fields it names and nothing else,
-so records with the same values in all of them (and the same source and detail-type) are matched
-alike, and one of each group goes through EventBridge for all of them.
+so records are put by representative: a pattern's verdict depends only on which of its filters each
+named field passes, so records that pass and fail the same filters (as moto's own matcher decides
+filter by filter) are matched alike, and one of each group goes through EventBridge for all of them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import boto3
+from moto.events.models import UNDEFINED
+from moto.events.models import EventPattern as MotoPattern
 
 REGION = "us-east-1"
 DETAIL_TYPES = {
@@ -26,7 +28,6 @@ DETAIL_TYPES = {
     "AwsServiceEvent": "AWS Service Event via CloudTrail",
     "AwsCloudTrailInsight": "AWS Insight via CloudTrail",
 }
-_ABSENT = "<absent>"
 
 
 def client(endpoint: str, service: str) -> Any:
@@ -45,36 +46,35 @@ def entry(record: dict[str, Any], bus: str) -> dict[str, Any]:
     }
 
 
-def pattern_fields(pattern: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """Every field path a pattern tests, inside `$or` branches too."""
+def pattern_filters(pattern: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """(dotted field path, filter) for every filter of the pattern, inside `$or` branches too."""
     for key, value in pattern.items():
         if key == "$or":
             for branch in value:
-                yield from pattern_fields(branch, path)
+                yield from pattern_filters(branch, path)
         elif isinstance(value, dict):
-            yield from pattern_fields(value, (*path, key))
+            yield from pattern_filters(value, (*path, key))
         else:
-            yield (*path, key)
+            for one in value:
+                yield ".".join((*path, key)), one
 
 
-def _value(envelope: dict[str, Any], path: tuple[str, ...]) -> str:
-    node: Any = envelope
-    for key in path:
-        if not isinstance(node, dict) or key not in node:
-            return _ABSENT
-        node = node[key]
-    return json.dumps(node, sort_keys=True)
+def _signature(envelope: dict[str, Any], filters: list[tuple[str, Any]]) -> tuple[bool, ...]:
+    """Which filters the envelope's fields pass, each decided by moto's matcher."""
+    flat = MotoPattern._flatten_dict(envelope)
+    matcher = MotoPattern(None, {})
+    return tuple(matcher._does_item_match_filters(flat.get(path, UNDEFINED), [one]) for path, one in filters)
 
 
 def route(endpoint: str, pattern: dict[str, Any], records: Iterable[dict[str, Any]], name: str) -> set[str]:
     """The eventIDs of the records EventBridge delivers through a rule with `pattern` (eventIDs unique)."""
-    fields = sorted(set(pattern_fields(pattern)))
-    groups: dict[tuple[str, ...], list[str]] = {}
+    filters = list(pattern_filters(pattern))
+    groups: dict[tuple[bool, ...], list[str]] = {}
     representatives: list[dict[str, Any]] = []
     for record in records:
         made = entry(record, name)
         envelope = {"source": made["Source"], "detail-type": made["DetailType"], "detail": record}
-        signature = tuple(_value(envelope, path) for path in fields)
+        signature = _signature(envelope, filters)
         if signature not in groups:
             groups[signature] = []
             representatives.append(made)
