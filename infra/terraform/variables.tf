@@ -39,7 +39,7 @@ variable "rule_evaluation_errors_to_slack" {
 }
 
 variable "rules_file" {
-  description = "RULES_FILE: a rules file or folder in the package or a layer (/opt/...), or s3://bucket/key-or-prefix/ (the function may read exactly that)."
+  description = "RULES_FILE: s3://bucket/key-or-prefix/ (the function may read exactly that). A path is read from the function's own package, which holds only the processor, and by `trailalert rules pattern` where Terraform runs."
   type        = string
   default     = null
 }
