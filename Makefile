@@ -26,7 +26,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check processor backfill tests
 	$(BIN)/ruff format --check infra
-	$(BIN)/cfn-lint infra/cloudformation/template.yaml
+	$(BIN)/cfn-lint infra/cloudformation/template.yaml infra/cloudformation/member.yaml
 
 # Throughput, Lambda batch time, cold start, memory and --workers scaling against the reference
 # algorithm and the parse floor; writes bench/results.json. QUICK=1: a small corpus, under a minute.
@@ -36,20 +36,22 @@ bench: install
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
 
-# --- Deployment (infra/; see the README's "Deploy" section) ---
+# --- Deployment (infra/; see docs/deploy.md) ---
 LAMBDA_ARCH ?= x86_64
 # checkov pins clash with ours, so it lives in its own virtualenv under build/ (ignored, rebuilt on demand).
 SCAN_VENV := build/venv-scan
 CHECKOV_VERSION := 3.3.30
 CHECKOV := BC_SKIP_MAPPING=TRUE $(SCAN_VENV)/bin/checkov --skip-download --compact --quiet
 
-# build/trailalert-lambda.zip: our code plus manylinux wheels for the Lambda (LAMBDA_ARCH=arm64 for Graviton).
+# build/trailalert-lambda.zip: our code plus manylinux wheels for every allowed Python runtime (LAMBDA_ARCH=arm64 for Graviton).
 package: install
 	$(BIN)/python -m infra.package --architecture $(LAMBDA_ARCH)
 
-# Package, upload, create/update the stack through a change set. Settings: deploy.env or the environment.
+# Check every setting, package, upload, show the change set and execute it when confirmed (docs/deploy.md).
+# Settings: deploy.env and the environment. DEPLOY_ARGS="--yes --store-secrets --no-env-file" as needed.
+DEPLOY_ARGS ?=
 deploy: install
-	$(BIN)/python -m infra.deploy
+	$(BIN)/python -m infra.deploy $(DEPLOY_ARGS)
 
 $(SCAN_VENV)/.installed:
 	$(PYTHON) -m venv $(SCAN_VENV)

@@ -1,7 +1,11 @@
 """Build the Lambda zip reproducibly: same sources and dependency versions give the same bytes.
 
-Dependencies are installed as binary wheels for the Lambda's platform (manylinux, x86_64 or aarch64,
-CPython 3.12), never for the build machine, so orjson's compiled module matches the runtime.
+Dependencies are installed as binary wheels for the Lambda's platform (manylinux, x86_64 or aarch64),
+never for the build machine, once for every Python the stack allows (LambdaRuntime's AllowedValues):
+compiled modules carry their Python in their file name (orjson.cpython-313-x86_64-linux-gnu.so), so
+one zip holds them side by side and runs on any allowed runtime; a runtime the zip was not built for
+would fail every invocation on `No module named 'orjson.orjson'`. The zip records what it was built
+for in MANIFEST_NAME, and `make deploy` refuses a zip that does not match the stack's settings.
 boto3/botocore are left out: the Lambda Python runtime ships them, and bundling them would add ~15 MB
 and slow cold starts. Set include_boto3 (``--include-boto3``) to pin our own version instead.
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -27,6 +32,7 @@ PLATFORMS = {
     "arm64": "manylinux2014_aarch64",
     "aarch64": "manylinux2014_aarch64",
 }
+MANIFEST_NAME = "trailalert-package.json"
 PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
 # 1980-01-01 is the earliest date a zip entry can hold; every entry gets it so mtimes never leak in.
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
@@ -49,10 +55,22 @@ def runtime_requirements(
     return sorted(requirements)
 
 
+def allowed_runtimes() -> tuple[str, ...]:
+    """The Lambda runtimes the stack allows (python3.12, ...): the zip carries wheels for each."""
+    from infra.template import load_template
+
+    return tuple(load_template()["Parameters"]["LambdaRuntime"]["AllowedValues"])
+
+
+def python_version(runtime: str) -> str:
+    """python3.13 -> 3.13"""
+    return runtime.removeprefix("python")
+
+
 def install_dependencies(
     target: Path, requirements: list[str], architecture: str, python_version: str
 ) -> None:
-    """pip-install binary wheels for the Lambda platform into `target` (network: PyPI)."""
+    """pip-install binary wheels for the Lambda platform into `target` (network: the package index)."""
     if not requirements:
         return
     command = [
@@ -63,6 +81,11 @@ def install_dependencies(
         *requirements,
     ]  # fmt: skip
     subprocess.run(command, check=True)  # noqa: S603 - fixed argv, our own interpreter
+
+
+def distributions(folder: Path) -> set[str]:
+    """name-version of every distribution pip installed into `folder` (its .dist-info folders)."""
+    return {path.name.removesuffix(".dist-info") for path in folder.glob("*.dist-info")}
 
 
 def _wanted(relative: str) -> bool:
@@ -100,19 +123,69 @@ def write_zip(entries: Iterable[tuple[str, Path]], output: Path) -> str:
 def build(
     output: Path = DEFAULT_OUTPUT,
     architecture: str = "x86_64",
-    python_version: str = "3.12",
+    runtimes: tuple[str, ...] | None = None,
     include_boto3: bool = False,
     with_dependencies: bool = True,
     source_root: Path = REPO_ROOT,
 ) -> str:
-    """Build the zip from `source_root`/processor (+ dependencies); return its sha256."""
+    """Build the zip from `source_root`/processor (+ dependencies for every runtime); return its sha256."""
+    runtimes = allowed_runtimes() if runtimes is None else runtimes
     with tempfile.TemporaryDirectory(prefix="trailalert-deps-") as deps:
-        deps_dir = Path(deps)
+        entries: list[tuple[str, Path]] = []
+        installed: dict[str, set[str]] = {}
         if with_dependencies:
             requirements = runtime_requirements(source_root / "pyproject.toml", include_boto3)
-            install_dependencies(deps_dir, requirements, architecture, python_version)
-        entries = [*collect(deps_dir), *collect(source_root / "processor", "processor/")]
+            for runtime in runtimes:
+                folder = Path(deps) / runtime
+                install_dependencies(folder, requirements, architecture, python_version(runtime))
+                installed[runtime] = distributions(folder)
+                entries.extend(collect(folder))
+            if len({frozenset(found) for found in installed.values()}) > 1:
+                # Pure-Python files of two versions of a package would overwrite each other.
+                raise RuntimeError(f"the runtimes resolve different dependency versions: {installed}")
+        manifest = Path(deps) / MANIFEST_NAME
+        manifest.write_text(
+            json.dumps(
+                {
+                    "architecture": "arm64" if PLATFORMS[architecture].endswith("aarch64") else "x86_64",
+                    "runtimes": sorted(runtimes) if with_dependencies else [],
+                    "dependencies": sorted(next(iter(installed.values()), set())),
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        entries.append((MANIFEST_NAME, manifest))
+        entries.extend(collect(source_root / "processor", "processor/"))
         return write_zip(entries, output)
+
+
+def read_manifest(zip_path: Path) -> dict[str, object] | None:
+    """What a zip was built for (None: not built by this module, or before it wrote manifests)."""
+    with zipfile.ZipFile(zip_path) as archive:
+        if MANIFEST_NAME not in archive.namelist():
+            return None
+        return json.loads(archive.read(MANIFEST_NAME))
+
+
+def zip_problem(zip_path: Path, architecture: str, runtime: str) -> str | None:
+    """Why this zip cannot run on the function as configured, or None."""
+    try:
+        manifest = read_manifest(zip_path)
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        return f"{zip_path} is not a readable zip: {exc}"
+    if manifest is None:
+        return f"{zip_path} has no {MANIFEST_NAME}: build it with `make package`"
+    if manifest.get("architecture") != architecture:
+        return (
+            f"{zip_path} was built for {manifest.get('architecture')}, the function runs on {architecture} "
+            f"(TRAILALERT_LAMBDA_ARCHITECTURE): run `make package LAMBDA_ARCH={architecture}`"
+        )
+    if runtime not in manifest.get("runtimes", []):  # type: ignore[operator]
+        built = ", ".join(manifest.get("runtimes", [])) or "no runtime (built without dependencies)"  # type: ignore[arg-type]
+        return f"{zip_path} holds wheels for {built}, not {runtime} (TRAILALERT_LAMBDA_RUNTIME): run `make package`"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,12 +193,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     default_arch = os.environ.get("LAMBDA_ARCH", "x86_64")
     parser.add_argument("--architecture", default=default_arch, choices=sorted(PLATFORMS))
-    parser.add_argument("--python-version", default="3.12")
+    parser.add_argument(
+        "--runtime",
+        action="append",
+        dest="runtimes",
+        help="build for this runtime only (repeatable; default: every runtime the stack allows)",
+    )
     parser.add_argument("--include-boto3", action="store_true", help="bundle our boto3")
     parser.add_argument("--no-dependencies", action="store_true", help="only our code (offline)")
     args = parser.parse_args(argv)
     with_deps = not args.no_dependencies
-    digest = build(args.output, args.architecture, args.python_version, args.include_boto3, with_deps)
+    runtimes = tuple(args.runtimes) if args.runtimes else None
+    digest = build(args.output, args.architecture, runtimes, args.include_boto3, with_deps)
     size = args.output.stat().st_size
     print(f"{args.output} {size} bytes sha256={digest}")
     return 0

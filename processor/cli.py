@@ -6,6 +6,8 @@ import click
 
 from backfill.cli import backfill_command
 from processor import __version__
+from processor.config_cli import config_group
+from processor.pattern_cli import pattern_command
 from processor.rules_cli import check_command, list_command
 from processor.rules_test_cli import test_command
 
@@ -13,7 +15,7 @@ from processor.rules_test_cli import test_command
 @click.group(name="trailalert")
 @click.version_option(__version__, prog_name="trailalert")
 def main() -> None:
-    """CloudTrail alerts to Slack and SNS: check rules, replay history, run the demo."""
+    """CloudTrail alerts to Slack and SNS: check rules and configuration, replay history."""
 
 
 @main.group(name="rules")
@@ -24,4 +26,6 @@ def rules_group() -> None:
 rules_group.add_command(check_command)
 rules_group.add_command(list_command)
 rules_group.add_command(test_command)
+rules_group.add_command(pattern_command)
 main.add_command(backfill_command)
+main.add_command(config_group)

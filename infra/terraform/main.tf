@@ -21,7 +21,7 @@ locals {
     [for route in coalesce(var.sns_configuration, []) : route.sns_topic_arn],
     [for route in coalesce(var.severity_routing, []) : route.sns_topic_arn if route.sns_topic_arn != null],
   ))
-  publish_arns     = concat([local.stack_topic_arn], local.route_topic_arns)
+  publish_arns = concat([local.stack_topic_arn], local.route_topic_arns)
 
   # A secret reference is a Secrets Manager ARN, an SSM parameter ARN or an SSM parameter name (with or
   # without leading "/"); the role may read exactly those.
@@ -36,19 +36,15 @@ locals {
   log_group_name = "/aws/lambda/${var.function_name}"
 
   # Read-only calls are opt-in; failed ones (errorCode set) always pass so access-denied rules work.
-  event_pattern = merge(
-    { "detail-type" = var.event_detail_types },
-    length(var.event_sources) > 0 ? { source = var.event_sources } : {},
-    var.include_read_only_events ? {} : {
-      "$or" = [
-        { detail = { readOnly = [false] } },
-        { detail = { readOnly = [{ exists = false }] } },
-        { detail = { errorCode = [{ exists = true }] } },
-      ]
-    },
-  )
+  # The pattern the rules need, derived from this module's own rule variables at plan time by the
+  # same code `make deploy` uses (see data.external.event_pattern), or every CloudTrail event.
+  every_cloudtrail_event = jsonencode({
+    source        = [{ prefix = "aws." }]
+    "detail-type" = [{ suffix = " via CloudTrail" }]
+  })
+  event_pattern  = var.include_read_only_events ? local.every_cloudtrail_event : data.external.event_pattern[0].result.pattern
+  event_bus_name = var.create_event_bus ? aws_cloudwatch_event_bus.central[0].name : var.event_bus_name
 
-  # Exactly processor.settings.ENVIRONMENT_VARIABLES, secrets as references (checked by tests/infra).
   environment = {
     RULES                           = var.rules
     IGNORE_RULES                    = var.ignore_rules
@@ -360,17 +356,67 @@ resource "aws_iam_role_policy" "events_to_stream" {
   policy = data.aws_iam_policy_document.events_to_stream.json
 }
 
+# `trailalert rules pattern --terraform-external` reads the rule settings as the query and answers
+# {"pattern": "<json>"}; a bad rule fails the plan, naming the setting. It runs where Terraform runs
+# (where `make package` ran), so the pattern always follows the rules the Lambda gets.
+data "external" "event_pattern" {
+  count   = var.include_read_only_events ? 0 : 1
+  program = concat(var.trailalert_command, ["rules", "pattern", "--terraform-external"])
+  query = {
+    RULES              = var.rules
+    IGNORE_RULES       = var.ignore_rules
+    RULES_SEPARATOR    = var.rules_separator
+    USE_DEFAULT_RULES  = tostring(var.use_default_rules)
+    EVENTS_TO_TRACK    = var.events_to_track
+    FUNCTION_NAME      = var.function_name
+    RULES_FILE         = var.rules_file != null ? var.rules_file : ""
+    USE_DETECTION_PACK = tostring(var.use_detection_pack)
+  }
+}
+
+resource "aws_cloudwatch_event_bus" "central" {
+  count = var.create_event_bus ? 1 : 0
+  name  = var.event_bus_name
+  tags  = var.tags
+}
+
+# Member accounts (infra/terraform/member, or the member StackSet) put events on the central bus;
+# only accounts of the organization may.
+data "aws_iam_policy_document" "organization_puts_events" {
+  count = var.organization_id != null ? 1 : 0
+  statement {
+    sid       = "trailalert-organization-puts-events"
+    actions   = ["events:PutEvents"]
+    resources = ["arn:${local.partition}:events:${local.region}:${local.account}:event-bus/${local.event_bus_name}"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:PrincipalOrgID"
+      values   = [var.organization_id]
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_bus_policy" "organization" {
+  count          = var.organization_id != null ? 1 : 0
+  event_bus_name = local.event_bus_name
+  policy         = data.aws_iam_policy_document.organization_puts_events[0].json
+}
+
 resource "aws_cloudwatch_event_rule" "cloudtrail" {
   name           = var.function_name
-  description    = "trailalert - CloudTrail API calls and console sign-ins to the Kinesis stream"
-  event_bus_name = var.event_bus_name
-  event_pattern  = jsonencode(local.event_pattern)
+  description    = "trailalert - the CloudTrail events the rules need, to the Kinesis stream"
+  event_bus_name = local.event_bus_name
+  event_pattern  = local.event_pattern
   tags           = var.tags
 }
 
 resource "aws_cloudwatch_event_target" "stream" {
   rule           = aws_cloudwatch_event_rule.cloudtrail.name
-  event_bus_name = var.event_bus_name
+  event_bus_name = local.event_bus_name
   target_id      = "trailalert-stream"
   arn            = aws_kinesis_stream.this.arn
   role_arn       = aws_iam_role.events_to_stream.arn

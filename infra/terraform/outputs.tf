@@ -37,3 +37,13 @@ output "kms_key_arn" {
   description = "The key encrypting the stack's data."
   value       = aws_kms_key.this.arn
 }
+
+output "event_bus_arn" {
+  description = "The bus the rule listens on; member accounts forward to it (docs/organizations.md)."
+  value       = "arn:${local.partition}:events:${local.region}:${local.account}:event-bus/${local.event_bus_name}"
+}
+
+output "event_pattern" {
+  description = "The pattern the rule forwards; give the same to the member accounts (infra/terraform/member)."
+  value       = local.event_pattern
+}

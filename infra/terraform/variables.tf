@@ -1,5 +1,5 @@
 # Names follow fivexl/terraform-aws-cloudtrail-to-slack where the meaning is the same, so its users can
-# switch by changing the module source. See the README's "Deploy" section for the migration table.
+# switch by changing the module source. See docs/deploy.md for the migration table.
 
 # --- Rules (same as the reference module) ---
 variable "rules" {
@@ -39,7 +39,7 @@ variable "rule_evaluation_errors_to_slack" {
 }
 
 variable "rules_file" {
-  description = "RULES_FILE: a rules file or folder in the package or a layer (/opt/...), or s3://bucket/key-or-prefix/ (the function may read exactly that)."
+  description = "RULES_FILE: s3://bucket/key-or-prefix/ (the function may read exactly that). A path is read from the function's own package, which holds only the processor, and by `trailalert rules pattern` where Terraform runs."
   type        = string
   default     = null
 }
@@ -157,15 +157,23 @@ variable "lambda_package_path" {
 }
 
 variable "lambda_runtime" {
-  description = "Python runtime, 3.12 or newer."
+  description = "Python runtime; the zip from `make package` holds wheels for each allowed one."
   type        = string
   default     = "python3.12"
+  validation {
+    condition     = contains(["python3.12", "python3.13"], var.lambda_runtime)
+    error_message = "lambda_runtime must be python3.12 or python3.13 (the runtimes `make package` builds wheels for)."
+  }
 }
 
 variable "lambda_architecture" {
   description = "x86_64 or arm64; must match `make package LAMBDA_ARCH=...`."
   type        = string
   default     = "x86_64"
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be x86_64 or arm64."
+  }
 }
 
 variable "lambda_memory_size" {
@@ -193,22 +201,32 @@ variable "event_bus_name" {
   default     = "default"
 }
 
-variable "event_detail_types" {
-  description = "CloudTrail detail-types to forward."
-  type        = list(string)
-  default     = ["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"]
-}
-
-variable "event_sources" {
-  description = "Event sources to restrict to (e.g. aws.iam); empty = all."
-  type        = list(string)
-  default     = []
-}
-
 variable "include_read_only_events" {
-  description = "Forward read-only API calls too. When false, failed read-only calls are still forwarded so access-denied rules keep working."
+  description = "Override: forward every CloudTrail event (read-only calls included) instead of the pattern the rules need."
   type        = bool
   default     = false
+}
+
+variable "trailalert_command" {
+  description = "How to run the trailalert CLI where Terraform runs (it derives the forwarding pattern from the rules), e.g. [\"/path/to/.venv/bin/trailalert\"]."
+  type        = list(string)
+  default     = ["trailalert"]
+}
+
+variable "create_event_bus" {
+  description = "Create the event bus event_bus_name (a central bus member accounts forward to; docs/organizations.md)."
+  type        = bool
+  default     = false
+}
+
+variable "organization_id" {
+  description = "AWS Organizations id (o-...): every account of the organization may put events on the bus (aws:PrincipalOrgID)."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must look like o-abc123def4."
+  }
 }
 
 variable "stream_mode" {

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from infra import package
+
+
+@pytest.fixture(scope="session")
+def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real package for x86_64, built once: our code plus wheels for every allowed runtime.
+
+    pip reads the package index it is configured with (nothing else is reached)."""
+    path = tmp_path_factory.mktemp("zip") / "trailalert-lambda.zip"
+    package.build(path, architecture="x86_64")
+    return path
 
 
 @pytest.fixture(autouse=True)
@@ -23,8 +36,31 @@ def moto_change_set_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
     def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
         original(self, change_set_name, stack_name)
         for stack in self.stacks.values():
-            if stack_name in (stack.name, stack.stack_id):
+            if stack_name in (stack.name, stack.stack_id) and isinstance(stack.template, str):
                 stack._parse_template()
                 stack.output_map = stack._create_output_map()
 
     monkeypatch.setattr(CloudFormationBackend, "execute_change_set", execute_change_set)
+
+
+@pytest.fixture(autouse=True)
+def moto_event_pattern_as_string(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let moto take an AWS::Events::Rule EventPattern given as a JSON string, as CloudFormation does.
+
+    The resource's schema types EventPattern as string or object (AWS documents the string form for
+    patterns with null values); moto json.dumps it either way, so a string arrives double-encoded
+    and moto's own pattern parser fails. A string is passed through as the JSON it already is.
+    """
+    import json
+
+    from moto.events.models import Rule
+
+    original = Rule.create_from_cloudformation_json.__func__
+
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kwargs: Any) -> Any:
+        properties = cloudformation_json.get("Properties", {})
+        if isinstance(properties.get("EventPattern"), str):
+            properties["EventPattern"] = json.loads(properties["EventPattern"])
+        return original(cls, resource_name, cloudformation_json, *args, **kwargs)
+
+    monkeypatch.setattr(Rule, "create_from_cloudformation_json", classmethod(create))

@@ -1,8 +1,8 @@
 """`make deploy` against moto's server: the real template, script and boto3 calls, asserted by describe calls.
 
-moto's CloudFormation does not create AWS::CloudWatch::Alarm (it logs "No Moto CloudFormation support")
-and keeps `AWS::NoValue` list items as nulls; those parts are asserted on the template in
-test_template.py instead.
+moto's CloudFormation does not create AWS::CloudWatch::Alarm or AWS::Events::EventBusPolicy (it logs
+"No Moto CloudFormation support") and keeps `AWS::NoValue` list items as nulls; those parts are
+asserted on the template in test_template.py instead (the bus policy also in test_organizations.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from typing import Any
 import boto3
 import pytest
 
-from infra import deploy, package
+from infra import deploy
+from infra.config import gather_settings
+from infra.template import load_template
+from processor.rules.files import load_rule_files
+from processor.rules.ruleset import build_ruleset
+from tests.forwarding.eventbridge import route
+from tests.rules.helpers import all_fixtures
 
 # moto logs every AWS::CloudWatch::Alarm it skips; the alarms are asserted on the template instead.
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS.*CloudWatch.*Alarm")
@@ -26,14 +32,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS.*CloudWatch.*
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module")
-def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Our code only, no dependencies: packaging must not touch the network in tests."""
-    path = tmp_path_factory.mktemp("zip") / "trailalert-lambda.zip"
-    package.build(path, with_dependencies=False)
-    return path
 
 
 def client(aws: str, service: str) -> Any:
@@ -46,7 +44,9 @@ def write_env(path: Path, **settings: str) -> Path:
 
 
 def run_deploy(env_file: Path, lambda_zip: Path) -> dict[str, str]:
-    outputs = deploy.deploy(deploy.merged_settings(env_file, os.environ), lambda_zip, poll=0.05, timeout=60)
+    settings, problems = gather_settings(env_file, os.environ, load_template())
+    assert not problems
+    outputs = deploy.deploy(settings, lambda_zip, confirm=lambda: True, poll=0.05, timeout=60)
     assert outputs, "the stack has outputs"
     return outputs
 
@@ -74,7 +74,7 @@ def test_make_deploy_creates_the_wired_stack_on_a_local_endpoint(aws: str, lambd
     env = {**os.environ, "TRAILALERT_ENV_FILE": str(env_file), "TRAILALERT_LAMBDA_ZIP": str(lambda_zip)}
     # -o: treat the venv as up to date, so the test never reinstalls (or reaches PyPI).
     result = subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "deploy"],
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "deploy", "DEPLOY_ARGS=--yes"],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -116,17 +116,50 @@ def test_rule_targets_the_stream_through_its_own_role(aws: str, lambda_zip: Path
     outputs = run_deploy(write_env(tmp_path / "deploy.env", TRAILALERT_STACK_NAME="ta-rule"), lambda_zip)
     events = client(aws, "events")
     [rule] = events.list_rules()["Rules"]
-    pattern = json.loads(rule["EventPattern"])
-    assert pattern["detail-type"] == ["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"]
-    assert {"detail": {"errorCode": [{"exists": True}]}} in pattern["$or"], (
-        "failed read-only calls still pass"
-    )
     [target] = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
     assert target["Arn"] == outputs["StreamArn"]
     statements = role_statements(aws, target["RoleArn"])
     kinesis = [s for s in statements if any(a.startswith("kinesis:") for a in s["Action"])]
     assert kinesis and all(resources(s) == [outputs["StreamArn"]] for s in kinesis)
     assert {a for s in kinesis for a in s["Action"]} == {"kinesis:PutRecord", "kinesis:PutRecords"}
+
+
+def positive_test_events() -> list[dict[str, Any]]:
+    """The pack's inline events that must alert, and the fixtures a default rule alerts on."""
+    pack = [t.event for rule in load_rule_files(None, use_pack=True).rules for t in rule.tests if t.alert]
+    defaults = build_ruleset(rules=None, ignore_rules=None, events_to_track=None, function_name="ta-pack")
+    fixtures = [e for e in all_fixtures().values() if defaults.evaluate(e).matched is not None]
+    assert len(pack) >= 40 and len(fixtures) >= 8
+    return [{**event, "eventID": f"positive-{n}"} for n, event in enumerate([*pack, *fixtures])]
+
+
+def test_the_deployed_rule_forwards_every_pack_and_default_rule_positive_event(
+    aws: str, lambda_zip: Path, tmp_path: Path
+):
+    """make deploy with the pack (on by default): the rule's pattern, put on a probe bus with an SQS
+    target (moto cannot deliver to the stack's Kinesis target), lets every positive test event through."""
+    run_deploy(write_env(tmp_path / "deploy.env", TRAILALERT_STACK_NAME="ta-pack"), lambda_zip)
+    variables = client(aws, "lambda").get_function_configuration(FunctionName="ta-pack")["Environment"]
+    assert variables["Variables"]["USE_DETECTION_PACK"] == "true"
+    [rule] = client(aws, "events").list_rules()["Rules"]
+    pattern = json.loads(rule["EventPattern"])
+    assert "detail" in pattern, "the deployed pattern is narrowed by the rules"
+    events = positive_test_events()
+
+    delivered = route(aws, pattern, events, "probe")
+
+    assert {e["eventID"] for e in events} - delivered == set()
+
+
+def test_include_read_only_events_forwards_every_cloudtrail_event(aws: str, lambda_zip: Path, tmp_path: Path):
+    env_file = write_env(
+        tmp_path / "deploy.env", TRAILALERT_STACK_NAME="ta-all", TRAILALERT_INCLUDE_READ_ONLY_EVENTS="true"
+    )
+    outputs = run_deploy(env_file, lambda_zip)
+    [rule] = client(aws, "events").list_rules()["Rules"]
+    every = {"source": [{"prefix": "aws."}], "detail-type": [{"suffix": " via CloudTrail"}]}
+    assert json.loads(rule["EventPattern"]) == every
+    assert json.loads(outputs["EventPattern"]) == every
 
 
 def test_table_is_on_demand_and_keyed_by_pk(aws: str, lambda_zip: Path, tmp_path: Path):
@@ -223,21 +256,25 @@ def test_the_uploaded_code_is_the_zip_given(aws: str, lambda_zip: Path, tmp_path
     assert all(block.values()), "the artifact bucket is private"
 
 
-def test_a_bad_setting_is_named_before_anything_is_deployed(
-    aws: str, lambda_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
-    env_file = write_env(tmp_path / "deploy.env", TRAILALERT_STACK_NAME="ta-bad", LOG_LEVEL="LOUD")
-    code = deploy.main(["--env-file", str(env_file), "--zip", str(lambda_zip), "--poll-seconds", "0.05"])
-    assert code == 1
-    assert "LOG_LEVEL='LOUD' is not one of" in capsys.readouterr().err
-    assert client(aws, "cloudformation").describe_stacks()["Stacks"] == []
+RULE_FILE = """\
+id: acme.bucket-deleted
+title: Bucket deleted
+description: A bucket was deleted.
+severity: high
+condition: event.get("eventName") == "DeleteBucket"
+"""
 
 
 def test_rules_file_on_s3_is_readable_and_nothing_else_in_s3(aws: str, lambda_zip: Path, tmp_path: Path):
+    s3 = client(aws, "s3")
+    s3.create_bucket(Bucket="rules-bucket")
+    s3.put_object(Bucket="rules-bucket", Key="team-a/s3.yml", Body=RULE_FILE.encode())
     env_file = write_env(
         tmp_path / "deploy.env", TRAILALERT_STACK_NAME="ta-rules", RULES_FILE="s3://rules-bucket/team-a/"
     )
-    run_deploy(env_file, lambda_zip)
+    outputs = run_deploy(env_file, lambda_zip)
+    # Rules in S3 change without a deploy: every CloudTrail event is forwarded.
+    assert "detail" not in json.loads(outputs["EventPattern"])
     role = client(aws, "lambda").get_function_configuration(FunctionName="ta-rules")["Role"]
     s3_statements = [s for s in role_statements(aws, role) if str(s["Action"]).startswith("s3:")]
     granted = {(s["Action"], r) for s in s3_statements for r in resources(s)}
@@ -248,7 +285,7 @@ def test_rules_file_on_s3_is_readable_and_nothing_else_in_s3(aws: str, lambda_zi
 
 
 def test_no_s3_access_without_an_s3_rules_file(aws: str, lambda_zip: Path, tmp_path: Path):
-    env_file = write_env(tmp_path / "deploy.env", TRAILALERT_STACK_NAME="ta-norules", RULES_FILE="/opt/rules")
+    env_file = write_env(tmp_path / "deploy.env", TRAILALERT_STACK_NAME="ta-norules")
     run_deploy(env_file, lambda_zip)
     role = client(aws, "lambda").get_function_configuration(FunctionName="ta-norules")["Role"]
     statements = role_statements(aws, role)

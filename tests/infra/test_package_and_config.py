@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -11,7 +12,15 @@ from pathlib import Path
 import pytest
 
 from infra import package
-from infra.config import check_parameters, read_env_file, source_names, stack_parameters
+from infra.config import (
+    gather_settings,
+    known_names,
+    parameter_problems,
+    read_env_file,
+    source_names,
+    stack_parameters,
+)
+from infra.preflight import preflight
 from infra.template import load_template
 
 REPO = Path(__file__).resolve().parents[2]
@@ -102,5 +111,21 @@ def test_routed_topics_are_derived_for_the_role_and_defaults_passed_explicitly()
 )
 def test_bad_values_are_named_as_the_user_wrote_them(settings: dict[str, str], message: str):
     template = load_template()
-    with pytest.raises(ValueError, match=message):
-        check_parameters(template, stack_parameters(template, settings))
+    [problem] = parameter_problems(template, stack_parameters(template, settings))
+    assert problem.startswith(message)
+
+
+def test_every_name_in_deploy_env_example_is_one_make_deploy_passes_on():
+    text = (REPO / "infra" / "deploy.env.example").read_text(encoding="utf-8")
+    names = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
+    assert len(names) > 30
+    assert names - known_names(load_template()) == set()
+
+
+def test_the_example_as_given_passes_every_check():
+    template = load_template()
+    settings, problems = gather_settings(REPO / "infra" / "deploy.env.example", {}, template)
+    assert problems == []
+    checked = preflight(template, settings, stack="trailalert", region="eu-west-1", store_secrets=False)
+    assert checked.parameters["SlackBotTokenSecret"] == "/trailalert/slack-bot-token"
+    assert checked.forwarding.narrowed and checked.parameters["EventPattern"].startswith("{")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -14,6 +15,7 @@ from infra.template import (
     load_template,
     parameter_name,
 )
+from processor.rules.forwarding import EVERY_CLOUDTRAIL_EVENT
 from processor.settings import ENVIRONMENT_VARIABLES
 
 
@@ -114,9 +116,31 @@ def test_function_runs_the_handler_on_python_312_or_newer(template):
     assert all(tuple(map(int, r.removeprefix("python").split("."))) >= (3, 12) for r in runtimes)
 
 
-def test_read_only_events_are_opt_in(template):
+def test_the_rule_forwards_the_rules_pattern_unless_every_event_is_asked_for(template):
+    """EventPattern is the JSON `trailalert rules pattern` prints (make deploy fills it in); empty, or
+    IncludeReadOnlyEvents=true, forwards every CloudTrail event, exactly as the processor reads them."""
     assert template["Parameters"]["IncludeReadOnlyEvents"]["Default"] == "false"
-    pattern = template["Resources"]["CloudTrailRule"]["Properties"]["EventPattern"]
-    condition, when_included, when_excluded = pattern["$or"]["Fn::If"]
-    assert condition == "IncludeReadOnly" and when_included == {"Ref": "AWS::NoValue"}
-    assert {"detail": {"readOnly": [False]}} in when_excluded
+    assert template["Parameters"]["EventPattern"]["Default"] == ""
+    condition, everything, derived = template["Resources"]["CloudTrailRule"]["Properties"]["EventPattern"][
+        "Fn::If"
+    ]
+    assert derived == {"Ref": "EventPattern"}
+    assert everything == EVERY_CLOUDTRAIL_EVENT
+    assert template["Conditions"][condition] == {
+        "Fn::Or": [
+            {"Fn::Equals": [{"Ref": "IncludeReadOnlyEvents"}, "true"]},
+            {"Fn::Equals": [{"Ref": "EventPattern"}, ""]},
+        ]
+    }
+    output = template["Outputs"]["EventPattern"]["Value"]["Fn::If"]
+    assert output[0] == condition and json.loads(output[1]) == EVERY_CLOUDTRAIL_EVENT
+
+
+def test_the_central_bus_admits_only_the_organization(template):
+    """moto's CloudFormation skips AWS::Events::EventBusPolicy, so the statement is checked here."""
+    policy = template["Resources"]["OrganizationPutsEvents"]
+    assert policy["Condition"] == "HasOrganization"
+    statement = policy["Properties"]["Statement"]
+    assert statement["Action"] == "events:PutEvents" and statement["Effect"] == "Allow"
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
+    assert "${EventBusName}" in statement["Resource"]["Fn::Sub"]

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import hcl2
 import pytest
+from click.testing import CliRunner
 
 from infra.template import expected_environment
-from processor.settings import ENVIRONMENT_VARIABLES
+from processor.cli import main
+from processor.pattern_cli import derive_forwarding
+from processor.settings import ENVIRONMENT_VARIABLES, rule_options
 
 MODULE = Path(__file__).resolve().parents[2] / "infra" / "terraform"
 # The reference module's inputs that mean the same here (fivexl/terraform-aws-cloudtrail-to-slack).
 # Not kept: slack_bot_token, default_slack_hook_url and configuration hold secrets, so they become
-# *_secret references (README, migration table); the S3 bucket inputs belong to the S3 path.
+# *_secret references (docs/deploy.md, migration table); the S3 bucket inputs belong to the S3 path.
 REFERENCE_VARIABLES = {
     "rules", "ignore_rules", "rules_separator", "use_default_rules", "events_to_track", "function_name",
     "rule_evaluation_errors_to_slack", "log_level", "default_slack_channel_id", "slack_app_configuration",
@@ -117,3 +121,104 @@ def test_table_has_ttl_on_expires_at(module):
     ]
     assert table["ttl"][0]["attribute_name"] == '"expires_at"' and table["ttl"][0]["enabled"] is True
     assert table["billing_mode"] == '"PAY_PER_REQUEST"'
+
+
+RULE_SETTINGS = {"RULES", "IGNORE_RULES", "RULES_SEPARATOR", "USE_DEFAULT_RULES", "EVENTS_TO_TRACK",
+                 "FUNCTION_NAME", "RULES_FILE", "USE_DETECTION_PACK"}  # fmt: skip
+
+
+def block(module: dict[str, Any], kind: str, type_: str, name: str) -> dict[str, Any]:
+    [found] = [
+        by[f'"{name}"']
+        for b in module[kind]
+        for t, by in b.items()
+        if unquote(t) == type_ and f'"{name}"' in by
+    ]
+    return found
+
+
+def test_the_pattern_comes_from_the_rule_variables_the_lambda_gets(module):
+    """The external data source runs `trailalert rules pattern` on exactly the values the function's
+    environment gets, so the pattern cannot drift from the rules."""
+    source = block(module, "data", "external", "event_pattern")
+    assert source["program"].endswith('["rules", "pattern", "--terraform-external"])}')
+    assert set(source["query"]) == RULE_SETTINGS
+    environment = locals_(module)["environment"]
+    for name, expression in source["query"].items():
+        assert expression == environment[name], f"{name}: the pattern and the Lambda read different values"
+    rule = block(module, "resource", "aws_cloudwatch_event_rule", "cloudtrail")
+    assert rule["event_pattern"] == "${local.event_pattern}"
+    assert "data.external.event_pattern[0].result.pattern" in locals_(module)["event_pattern"]
+
+
+def variable_defaults(module: dict[str, Any]) -> dict[str, Any]:
+    """Defaults as values: hcl2 keeps a string's quotes."""
+    return {
+        unquote(name): unquote(spec["default"])
+        if isinstance(spec.get("default"), str)
+        else spec.get("default")
+        for b in module["variable"]
+        for name, spec in b.items()
+    }
+
+
+def test_the_external_program_answers_the_pattern_for_the_module_defaults(module):
+    defaults = variable_defaults(module)
+    query = {
+        "RULES": defaults["rules"], "IGNORE_RULES": defaults["ignore_rules"],
+        "RULES_SEPARATOR": defaults["rules_separator"], "USE_DEFAULT_RULES": str(defaults["use_default_rules"]).lower(),
+        "EVENTS_TO_TRACK": defaults["events_to_track"], "FUNCTION_NAME": defaults["function_name"],
+        "RULES_FILE": "", "USE_DETECTION_PACK": str(defaults["use_detection_pack"]).lower(),
+    }  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["rules", "pattern", "--terraform-external"], input=json.dumps(query), env={}
+    )
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) == {"pattern"} and isinstance(answer["pattern"], str)
+    expected = derive_forwarding(rule_options(query))
+    assert json.loads(answer["pattern"]) == expected.pattern and expected.narrowed
+
+
+def test_a_bad_rule_fails_the_plan_naming_the_setting():
+    query = {"RULES": "open('x')", "USE_DEFAULT_RULES": "true"}
+    result = CliRunner().invoke(
+        main, ["rules", "pattern", "--terraform-external"], input=json.dumps(query), env={}
+    )
+    assert result.exit_code == 1 and "RULES: rule \"open('x')\" rejected" in result.stderr
+
+
+def test_the_central_bus_admits_only_the_organization(module):
+    policy = block(module, "data", "aws_iam_policy_document", "organization_puts_events")
+    [statement] = policy["statement"]
+    assert statement["actions"] == ['"events:PutEvents"']
+    [condition] = statement["condition"]
+    assert condition["variable"] == '"aws:PrincipalOrgID"' and condition["values"] == [
+        "${var.organization_id}"
+    ]
+
+
+@pytest.fixture(scope="module")
+def member() -> dict[str, Any]:
+    merged: dict[str, list[Any]] = {}
+    for path in sorted((MODULE / "member").glob("*.tf")):
+        with path.open(encoding="utf-8") as handle:
+            for kind, blocks in hcl2.load(handle).items():
+                if not kind.startswith("__"):
+                    merged.setdefault(kind, []).extend(blocks)
+    return merged
+
+
+def test_the_member_module_forwards_the_pattern_to_the_central_bus_and_nowhere_else(member):
+    rule = block(member, "resource", "aws_cloudwatch_event_rule", "forward")
+    assert rule["event_bus_name"] == '"default"' and rule["event_pattern"] == "${local.event_pattern}"
+    target = block(member, "resource", "aws_cloudwatch_event_target", "central_bus")
+    assert target["arn"] == "${var.central_event_bus_arn}"
+    assert target["role_arn"] == "${aws_iam_role.forward.arn}"
+    policy = block(member, "data", "aws_iam_policy_document", "put_on_central_bus")
+    [statement] = policy["statement"]
+    assert statement["actions"] == ['"events:PutEvents"']
+    assert statement["resources"] == ["${var.central_event_bus_arn}"]
+    assert "via CloudTrail" in str(locals_(member)["every_cloudtrail_event"])
+    text = "\n".join(expressions({k: v for k, v in member.items() if k != "variable"}))
+    assert set(re.findall(r"\bvar\.(\w+)", text)) == labels(member, "variable")
