@@ -109,10 +109,13 @@ def build_dispatcher(
     if settings.uses_sns:
         senders[DestinationKind.SNS] = SnsSender(sns_client_factory or _boto3_sns_client(send_timeout))
     ledger: DeliveryLedger = MemoryLedger(clock=timing.clock)
-    threads = None
+    threads: Any = None
+    suppressions: Any = None
+    buttons: Any = None
     if settings.dynamodb_table_name:
         from processor.deliver.dynamo import BoundedTable
         from processor.deliver.ledger_dynamodb import DynamoDbLedger
+        from processor.deliver.suppressions import Suppressions, SuppressionStore
         from processor.deliver.threads import DynamoDbThreadStore, SlackThreads
 
         table = BoundedTable(settings.dynamodb_table_name, deadline, dynamodb_resource_factory)
@@ -121,6 +124,12 @@ def build_dispatcher(
             threads = SlackThreads(
                 DynamoDbThreadStore(table), ttl=settings.dynamodb_time_to_live, timing=timing
             )
+        if settings.uses_slack_app or settings.uses_webhook:  # snoozes and mutes hold back Slack posts
+            suppressions = Suppressions(SuppressionStore(table), timing=timing)
+    if settings.triage_enabled and settings.triage_signing_key:
+        from processor.action_values import ActionSigner
+
+        buttons = ActionSigner(settings.triage_signing_key)
     return Dispatcher(
         senders,
         ledger,
@@ -131,6 +140,8 @@ def build_dispatcher(
         timing=timing,
         reserve_seconds=send_reserve(send_timeout),
         deadline=deadline,
+        suppressions=suppressions,
+        buttons=buttons,
     )
 
 
@@ -307,6 +318,7 @@ class App:
                 "delivered": sum(o.status is Status.DELIVERED for o in outcomes),
                 "duplicates": sum(o.status is Status.DUPLICATE for o in outcomes),
                 "failed": sum(o.status is Status.FAILED for o in outcomes),
+                "suppressed": sum(o.status is Status.SUPPRESSED for o in outcomes),
                 "alerts_per_rule": dict(evaluation.alerts_per_rule),
             },
         )

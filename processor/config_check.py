@@ -22,6 +22,8 @@ SECRET_PLACEHOLDERS = {
     "SLACK_BOT_TOKEN": "xoxb-read-at-cold-start",
     "HOOK_URL": "https://hooks.slack.com/services/read-at-cold-start",
     "CONFIGURATION": "[]",
+    "SLACK_SIGNING_SECRET": "read-at-cold-start",
+    "TRIAGE_SIGNING_KEY": "read-at-cold-start-a-random-key-of-64-characters",
 }
 
 

@@ -107,6 +107,7 @@ class Alert:
     destinations: tuple[Destination, ...]
     slack: SlackMessage | None
     sns: dict[str, Any] | None
+    account_name: str = ""  # ACCOUNT_NAMES or AWS Organizations; "" when unknown
 
     @property
     def event_id(self) -> str:
@@ -117,6 +118,7 @@ class Status(StrEnum):
     DELIVERED = "delivered"
     DUPLICATE = "duplicate"  # delivered earlier (retry), not sent again
     FAILED = "failed"
+    SUPPRESSED = "suppressed"  # held back by a snooze or mute from Slack: counted, summed in its thread
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,13 +53,15 @@ def build_alert(record: Record, rule: RuleRef, router: Router) -> Alert:
     wants_slack = any(d.kind in _SLACK_KINDS for d in destinations)
     wants_sns = any(d.kind is DestinationKind.SNS for d in destinations)
     actor = resolve_actor(record.event) if wants_slack and wants_sns else None  # once for both
+    name = router.account_names.name(account) if destinations else ""
     return Alert(
         record=record,
         rule=rule,
         account_id=account,
         destinations=destinations,
-        slack=render_slack(record, rule, account, actor=actor) if wants_slack else None,
-        sns=render_sns(record, rule, account, actor=actor) if wants_sns else None,
+        slack=render_slack(record, rule, account, actor=actor, account_name=name) if wants_slack else None,
+        sns=render_sns(record, rule, account, actor=actor, account_name=name) if wants_sns else None,
+        account_name=name,
     )
 
 

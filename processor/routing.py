@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from processor.accounts import AccountNames
 from processor.models import Destination, DestinationKind, RuleRef, severity_rank
 from processor.settings import AccountRoute, Settings, SeverityRoute
 
@@ -26,9 +27,12 @@ def account_of(event: dict[str, Any]) -> str:
 
 
 class Router:
-    """Maps an account to its destinations; built once per container from Settings."""
+    """Maps an account to its destinations (and its name); built once per container from Settings."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, account_names: AccountNames | None = None) -> None:
+        self.account_names = account_names or AccountNames(
+            dict(settings.account_names), from_organizations=settings.account_names_from_organizations
+        )
         self._channels = _by_account(settings.slack_app_configuration) if settings.uses_slack_app else {}
         self._default_channel = settings.default_slack_channel_id if settings.uses_slack_app else None
         self._hooks = _by_account(settings.configuration) if settings.uses_webhook else {}

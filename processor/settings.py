@@ -7,6 +7,7 @@ problem is a `ConfigError` naming the setting, raised at cold start rather than 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,27 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "USE_DETECTION_PACK",
     "SEVERITY_ROUTING",
     "S3_REMOVED_OBJECT_NOTIFICATION",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_SIGNING_SECRET_SECRET",
+    "TRIAGE_SIGNING_KEY",
+    "TRIAGE_SIGNING_KEY_SECRET",
+    "TRIAGE_ALLOWED_USERS",
+    "ACCOUNT_NAMES",
+    "ACCOUNT_NAMES_FROM_ORGANIZATIONS",
+)
+# What the interactions function (processor.interactions.handler) reads: a subset, so its role
+# reaches only the table and the secrets it needs.
+INTERACTIONS_VARIABLES: tuple[str, ...] = (
+    "LOG_LEVEL",
+    "SLACK_API_URL",
+    "SLACK_BOT_TOKEN",
+    "SLACK_BOT_TOKEN_SECRET",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_SIGNING_SECRET_SECRET",
+    "TRIAGE_SIGNING_KEY",
+    "TRIAGE_SIGNING_KEY_SECRET",
+    "TRIAGE_ALLOWED_USERS",
+    "DYNAMODB_TABLE_NAME",
 )
 # Read by the processor but not set by infra/: the default is right in production.
 DIAGNOSTIC_VARIABLES: tuple[str, ...] = ("TRAILALERT_DECODE",)
@@ -54,7 +76,14 @@ SECRET_REFERENCES: dict[str, str] = {
     "SLACK_BOT_TOKEN": "SLACK_BOT_TOKEN_SECRET",
     "HOOK_URL": "HOOK_URL_SECRET",
     "CONFIGURATION": "CONFIGURATION_SECRET",
+    "SLACK_SIGNING_SECRET": "SLACK_SIGNING_SECRET_SECRET",
+    "TRIAGE_SIGNING_KEY": "TRIAGE_SIGNING_KEY_SECRET",
 }
+# Only the interactions function reads the Slack signing secret: the processor sees whether it is
+# set (triage is on, so alerts carry buttons), never its value.
+PROCESSOR_SKIPS_SECRETS = frozenset({"SLACK_SIGNING_SECRET"})
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+_ACCOUNT_ID = re.compile(r"\d{12}")
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
@@ -110,6 +139,14 @@ class Settings:
     # "full": every record is decoded in full (to compare, or to rule the fast path out while diagnosing).
     decode: str = "auto"
 
+    # Triage from Slack (docs/slack.md): alerts carry buttons when the interactions function can take
+    # their clicks, i.e. the Slack app's signing secret is set (the processor never reads its value).
+    triage_enabled: bool = False
+    triage_signing_key: str | None = field(default=None, repr=False)  # signs the buttons' values
+    triage_allowed_users: frozenset[str] = frozenset()  # Slack user ids; empty: anyone in the channel
+    account_names: tuple[tuple[str, str], ...] = ()  # (account id, name), from ACCOUNT_NAMES
+    account_names_from_organizations: bool = False
+
     @property
     def uses_slack_app(self) -> bool:
         return bool(self.slack_bot_token)
@@ -135,7 +172,8 @@ def load_settings(
     `resolve_secret(setting, reference)` reads *_SECRET references (SSM or Secrets Manager); by
     default a boto3-backed resolver is created, only when such a reference is set.
     """
-    env = _with_secrets(os.environ if environ is None else environ, resolve_secret)
+    raw = os.environ if environ is None else environ
+    env = _with_secrets(raw, resolve_secret, skip=PROCESSOR_SKIPS_SECRETS)
 
     def text(name: str) -> str | None:
         value = env.get(name)
@@ -165,6 +203,14 @@ def load_settings(
         "dynamodb_time_to_live": _positive_int(env, "DYNAMODB_TIME_TO_LIVE", 900),
         "s3_removed_object_notification": _boolean(env, "S3_REMOVED_OBJECT_NOTIFICATION", True),
         "decode": decode_setting(env),
+        "triage_enabled": bool(
+            (raw.get("SLACK_SIGNING_SECRET") or "").strip()
+            or (raw.get("SLACK_SIGNING_SECRET_SECRET") or "").strip()
+        ),
+        "triage_signing_key": text("TRIAGE_SIGNING_KEY"),
+        "triage_allowed_users": allowed_users(env),
+        "account_names": _account_names(env),
+        "account_names_from_organizations": _boolean(env, "ACCOUNT_NAMES_FROM_ORGANIZATIONS", False),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)
@@ -233,12 +279,30 @@ def validate(settings: Settings) -> None:
         arn = route.sns_topic_arn
         if arn is not None and not _is_topic_arn(arn):
             raise ConfigError("SEVERITY_ROUTING", f"{arn!r} is not an SNS topic ARN")
+    _validate_triage(settings)
     if not (settings.uses_slack_app or settings.hook_url or settings.uses_sns):
         raise ConfigError(
             "SLACK_BOT_TOKEN",
             "no destination configured: set SLACK_BOT_TOKEN (Slack app), HOOK_URL (webhook) "
             "or DEFAULT_SNS_TOPIC_ARN / SNS_CONFIGURATION (SNS)",
         )
+
+
+def _validate_triage(settings: Settings) -> None:
+    if settings.triage_allowed_users and not settings.triage_enabled:
+        raise ConfigError("TRIAGE_ALLOWED_USERS", "has no effect without SLACK_SIGNING_SECRET_SECRET")
+    if not settings.triage_enabled:
+        return
+    needs = [
+        ("SLACK_BOT_TOKEN", settings.uses_slack_app, "the buttons are on Slack app messages"),
+        ("DYNAMODB_TABLE_NAME", settings.dynamodb_table_name, "snoozes and mutes are kept in the table"),
+        ("TRIAGE_SIGNING_KEY", settings.triage_signing_key, "it signs the buttons' values"),
+    ]
+    for name, value, why in needs:
+        if not value:
+            raise ConfigError(name, f"must be set when SLACK_SIGNING_SECRET(_SECRET) is set: {why}")
+    if len(settings.triage_signing_key or "") < 32:
+        raise ConfigError("TRIAGE_SIGNING_KEY", "must be at least 32 characters (a random key)")
 
 
 def _has_space(value: str) -> bool:
@@ -251,9 +315,16 @@ def _is_topic_arn(arn: str) -> bool:
 
 
 def _with_secrets(
-    env: Mapping[str, str], resolve_secret: Callable[[str, str], str] | None
+    env: Mapping[str, str],
+    resolve_secret: Callable[[str, str], str] | None,
+    *,
+    only: frozenset[str] | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> Mapping[str, str]:
-    """Replace each `X_SECRET` reference by its value under `X`; setting both is an error."""
+    """Replace each `X_SECRET` reference by its value under `X`; setting both is an error.
+
+    `only` / `skip` name the secrets (by X) this reader needs: the others' references are checked
+    for shape but not read, so a role is granted exactly the secrets its function reads."""
     resolved: dict[str, str] = {}
     for direct, reference_name in SECRET_REFERENCES.items():
         reference = (env.get(reference_name) or "").strip()
@@ -263,6 +334,8 @@ def _with_secrets(
             raise ConfigError(reference_name, f"set either {direct} or {reference_name}, not both")
         if not (reference.startswith("arn:") or reference.startswith("/") or "/" not in reference):
             raise ConfigError(reference_name, "must be an SSM parameter name or a Secrets Manager ARN")
+        if direct in skip or (only is not None and direct not in only):
+            continue
         if resolve_secret is None:
             from processor.deliver.secrets import SecretResolver
 
@@ -373,3 +446,80 @@ def _severity_routes(env: Mapping[str, str]) -> tuple[SeverityRoute, ...]:
             raise ConfigError(name, f'item {position}: give "slack_channel_id" and/or "sns_topic_arn"')
         routes.append(SeverityRoute(severity, **targets))
     return tuple(routes)
+
+
+def allowed_users(env: Mapping[str, str]) -> frozenset[str]:
+    """TRIAGE_ALLOWED_USERS: Slack user ids (U…, W…) separated by commas or spaces."""
+    raw = env.get("TRIAGE_ALLOWED_USERS") or ""
+    users = frozenset(part for part in re.split(r"[\s,]+", raw.strip()) if part)
+    for user in sorted(users):
+        if not _SLACK_USER_ID.fullmatch(user):
+            raise ConfigError(
+                "TRIAGE_ALLOWED_USERS",
+                f"{user!r} is not a Slack user id (U… or W…: a member's profile, ⋮, Copy member ID)",
+            )
+    return users
+
+
+def _account_names(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """ACCOUNT_NAMES: a JSON object {"111122223333": "prod", ...}."""
+    raw = env.get("ACCOUNT_NAMES")
+    if raw is None or raw.strip() in ("", "null"):
+        return ()
+    try:
+        names = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError("ACCOUNT_NAMES", f"is not valid JSON: {exc}") from None
+    if not isinstance(names, dict):
+        raise ConfigError("ACCOUNT_NAMES", 'must be a JSON object {"111122223333": "prod", ...}')
+    pairs = []
+    for account, name in names.items():
+        if not _ACCOUNT_ID.fullmatch(account):
+            raise ConfigError("ACCOUNT_NAMES", f"{account!r} is not a 12-digit account id")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError("ACCOUNT_NAMES", f"the name of {account} must be a non-empty string")
+        pairs.append((account, name.strip()))
+    return tuple(sorted(pairs))
+
+
+@dataclass(frozen=True)
+class InteractionSettings:
+    """What processor.interactions.handler needs: it reads INTERACTIONS_VARIABLES and nothing else."""
+
+    slack_bot_token: str = field(repr=False)
+    slack_signing_secret: str = field(repr=False)
+    triage_signing_key: str = field(repr=False)
+    dynamodb_table_name: str
+    triage_allowed_users: frozenset[str] = frozenset()
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    log_level: str = "INFO"
+
+
+def load_interaction_settings(
+    environ: Mapping[str, str] | None = None, *, resolve_secret: Callable[[str, str], str] | None = None
+) -> InteractionSettings:
+    """The interactions function's settings, read once per container; every problem names the setting."""
+    needed = frozenset({"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "TRIAGE_SIGNING_KEY"})
+    raw = os.environ if environ is None else environ
+    env = _with_secrets({k: raw[k] for k in INTERACTIONS_VARIABLES if k in raw}, resolve_secret, only=needed)
+    values: dict[str, str] = {}
+    for name in (*sorted(needed), "DYNAMODB_TABLE_NAME"):
+        value = (env.get(name) or "").strip()
+        if not value:
+            hint = f" (or {SECRET_REFERENCES[name]})" if name in SECRET_REFERENCES else ""
+            raise ConfigError(name, f"must be set{hint}: the interactions function needs it")
+        values[name] = value
+    if len(values["TRIAGE_SIGNING_KEY"]) < 32:
+        raise ConfigError("TRIAGE_SIGNING_KEY", "must be at least 32 characters (a random key)")
+    log_level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
+    if log_level not in _LOG_LEVELS:
+        raise ConfigError("LOG_LEVEL", f"{log_level!r} is not one of {sorted(_LOG_LEVELS)}")
+    return InteractionSettings(
+        slack_bot_token=values["SLACK_BOT_TOKEN"],
+        slack_signing_secret=values["SLACK_SIGNING_SECRET"],
+        triage_signing_key=values["TRIAGE_SIGNING_KEY"],
+        dynamodb_table_name=values["DYNAMODB_TABLE_NAME"],
+        triage_allowed_users=allowed_users(env),
+        slack_api_url=_slack_api_url((env.get("SLACK_API_URL") or "").strip() or None),
+        log_level=log_level,
+    )

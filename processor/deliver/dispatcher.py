@@ -10,6 +10,10 @@ The order of work for one batch:
    sent in time is FAILED, so its record goes back to Lambda: never dropped.
 4. Each accepted send is recorded in the ledger right away; thread parents get one "N more in
    thread" edit at the end of the batch.
+
+Before step 2, a Slack delivery of an alert that a live snooze or mute holds back (suppressions.py)
+is SUPPRESSED instead: counted, recorded in the ledger (a retried batch does not count it twice),
+and summed up in the thread the suppression was made from at the end of the batch.
 """
 
 from __future__ import annotations
@@ -33,12 +37,14 @@ from processor.deliver.metrics import DeliveryStats
 from processor.deliver.pacing import ChannelPacer
 from processor.deliver.retry import NO_RETRY, RetryPolicy
 from processor.deliver.storm import chunks, storm_digest, storm_summary, text_only
-from processor.deliver.threads import SlackThreads
+from processor.deliver.threads import SlackThreads, similar_to, similarity_key
 from processor.deliver.timing import SYSTEM, Budget, Deadline, Timing
 from processor.models import Alert, DeliveryOutcome, Destination, DestinationKind, SlackMessage, Status
 
 if TYPE_CHECKING:  # senders import slack_sdk (~90 ms): a dry-run backfill never needs it
+    from processor.action_values import ActionSigner
     from processor.deliver.senders import Sender
+    from processor.deliver.suppressions import Suppression, Suppressions
 
 log = logging.getLogger("trailalert.deliver")
 
@@ -88,8 +94,13 @@ class Dispatcher:
         timing: Timing = SYSTEM,
         reserve_seconds: float = SAFETY_MARGIN_SECONDS,
         deadline: Deadline | None = None,
+        suppressions: Suppressions | None = None,
+        buttons: ActionSigner | None = None,
     ) -> None:
-        """`deadline` is shared with what else needs the invocation's remaining time (the table)."""
+        """`deadline` is shared with what else needs the invocation's remaining time (the table).
+
+        `suppressions` holds back what a snooze or mute covers; `buttons` signs the triage buttons
+        each Slack app alert then carries (both need the table; see docs/slack.md)."""
         self._senders = senders
         self._ledger = ledger
         self._retry = retry
@@ -99,6 +110,8 @@ class Dispatcher:
         self._timing = timing
         self._reserve = reserve_seconds
         self._deadline = deadline or Deadline()
+        self._suppressions = suppressions
+        self._buttons = buttons
         self._on_accepted: Callable[[Alert, Destination], None] | None = None
 
     def sender(self, kind: DestinationKind) -> Sender | None:
@@ -133,6 +146,7 @@ class Dispatcher:
         pairs = [(alert, destination) for alert in alerts for destination in alert.destinations]
         keys = [delivery_key(alert, destination) for alert, destination in pairs]
         done = self._delivered_before(keys, stats)
+        held = self._held_back(pairs, [i for i, key in enumerate(keys) if key not in done], stats)
         results: dict[int, DeliveryOutcome] = {}
         groups: dict[Destination, list[int]] = {}
         first_of: dict[str, int] = {}  # the same eventID twice in one batch (EventBridge may repeat one)
@@ -142,6 +156,8 @@ class Dispatcher:
                 results[index] = DeliveryOutcome(
                     alert, destination, Status.DUPLICATE, "delivered before; not sent again"
                 )
+            elif index in held:
+                results[index] = self._suppressed(alert, destination, held[index], stats)
             elif keys[index] in first_of:
                 repeats[index] = first_of[keys[index]]
             else:
@@ -155,6 +171,7 @@ class Dispatcher:
                 outcomes = [self._deliver_one(alert, destination, budget, stats) for alert in group]
             results.update(zip(indexes, outcomes, strict=True))
         self._update_thread_parents(budget, stats)
+        self._sum_up_suppressed(held, pairs, budget, stats)
         for index, first in repeats.items():
             results[index] = _repeat_of(results[first], pairs[index][0])
         return [results[i] for i in range(len(pairs))]
@@ -202,6 +219,82 @@ class Dispatcher:
             )
             return set()
 
+    def _held_back(
+        self, pairs: list[tuple[Alert, Destination]], candidates: list[int], stats: DeliveryStats
+    ) -> dict[int, Suppression]:
+        """The Slack deliveries among `candidates` that a live snooze or mute holds back."""
+        if self._suppressions is None:
+            return {}
+        similar: dict[int, str] = {}  # id(alert) -> similarity key: one per alert, not per destination
+        wanted = {}
+        for index in candidates:
+            alert, destination = pairs[index]
+            if destination.kind in _SLACK_KINDS:
+                if id(alert) not in similar:
+                    similar[id(alert)] = similarity_key(similar_to(alert))
+                wanted[index] = similar[id(alert)]
+        if not wanted:
+            return {}
+        try:
+            live = self._suppressions.live(wanted.values())
+        except Exception as exc:
+            # Never lose an alert to the table: post it, as if nothing were snoozed.
+            stats.suppression_errors += 1
+            log.error(
+                "suppressions unreadable; posting anyway", extra={"reason": f"{type(exc).__name__}: {exc}"}
+            )
+            return {}
+        return {index: live[key] for index, key in wanted.items() if key in live}
+
+    def _suppressed(
+        self, alert: Alert, destination: Destination, suppression: Suppression, stats: DeliveryStats
+    ) -> DeliveryOutcome:
+        if stats.count_suppressed(alert):
+            log.info(
+                "alert suppressed",
+                extra={"event_id": alert.event_id, "rule_id": alert.rule.id, "suppression": suppression.key},
+            )
+        try:  # a retried batch then sees it as handled, and does not count it again
+            self._ledger.record(delivery_key(alert, destination))
+        except Exception as exc:
+            stats.ledger_errors += 1
+            log.error("could not record suppression", extra={"reason": type(exc).__name__})
+        detail = f"suppressed: {suppression.kind} by {suppression.by}"
+        if suppression.until is not None:
+            from processor.render.triage import utc
+
+            detail += f" until {utc(suppression.until)}"
+        return DeliveryOutcome(alert, destination, Status.SUPPRESSED, detail)
+
+    def _sum_up_suppressed(
+        self,
+        held: dict[int, Suppression],
+        pairs: list[tuple[Alert, Destination]],
+        budget: Budget,
+        stats: DeliveryStats,
+    ) -> None:
+        """Add this batch's held-back alerts to each suppression's count, and show it in its thread."""
+        if not held or self._suppressions is None:
+            return
+        alerts: dict[str, set[int]] = {}
+        for index, suppression in held.items():
+            alerts.setdefault(suppression.key, set()).add(id(pairs[index][0]))
+        sender: Any = self._senders.get(DestinationKind.SLACK_APP)
+
+        def post_reply(channel: str, message: SlackMessage, thread_ts: str) -> str:
+            if sender is None:
+                raise Rejected("no Slack app sender")
+            where = Destination(DestinationKind.SLACK_APP, channel)
+            return self._attempt(where, budget, stats, lambda: sender.post(channel, message, thread_ts))
+
+        def update(channel: str, ts: str, message: SlackMessage) -> None:
+            if sender is None:
+                raise Rejected("no Slack app sender")
+            where = Destination(DestinationKind.SLACK_APP, channel)
+            self._attempt(where, budget, stats, lambda: sender.update(channel, ts, message))
+
+        self._suppressions.sum_up({key: len(ids) for key, ids in alerts.items()}, post_reply, update)
+
     def _is_storm(self, destination: Destination, group: Sequence[Alert]) -> bool:
         return (
             self._storm_threshold is not None
@@ -233,6 +326,8 @@ class Dispatcher:
         if alert.slack is None:
             raise Rejected("alert has no Slack message rendered")
         key = message_key(delivery_key(alert, destination))
+        if self._buttons is not None:
+            alert = dataclasses.replace(alert, slack=self._buttons.alert_with_buttons(alert, destination))
 
         def post(message: SlackMessage, thread_ts: str | None) -> str:
             return self._post(sender, destination, message, thread_ts, key, budget, stats)

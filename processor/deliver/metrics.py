@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from processor.models import DeliveryOutcome, Status
+from processor.models import Alert, DeliveryOutcome, Status
 
 NAMESPACE = "trailalert"
 _MAX_METRICS = 100
@@ -33,6 +33,21 @@ class DeliveryStats:
     ledger_errors: int = 0
     outcome_unknown: int = 0  # Slack app posts sent without a whole answer (timeout, reset)
     found_posted: int = 0  # ... of which a lookup found the message posted: not sent again
+    suppression_errors: int = 0  # the suppressions could not be read: alerts posted regardless
+    suppressed_per_rule: Counter[str] = field(default_factory=Counter)  # alerts a snooze or mute held back
+    _suppressed_alerts: set[int] = field(default_factory=set, repr=False)
+
+    @property
+    def suppressed(self) -> int:
+        return sum(self.suppressed_per_rule.values())
+
+    def count_suppressed(self, alert: Alert) -> bool:
+        """Count an alert held back (once, however many Slack destinations it had); True the first time."""
+        if id(alert) in self._suppressed_alerts:
+            return False
+        self._suppressed_alerts.add(id(alert))
+        self.suppressed_per_rule[alert.rule.id] += 1
+        return True
 
 
 @dataclass
@@ -78,13 +93,19 @@ def metric_values(
         "LedgerErrors": stats.ledger_errors,
         "OutcomeUnknown": stats.outcome_unknown,
         "FoundPosted": stats.found_posted,
+        "Suppressed": stats.suppressed,
+        "SuppressionErrors": stats.suppression_errors,
     }
     per_kind: Counter[str] = Counter()
     for outcome in outcomes:
+        if outcome.status is Status.SUPPRESSED:  # counted per alert and per rule below
+            continue
         per_kind[f"{_status_name(outcome.status)}_{outcome.destination.kind.value}"] += 1
     values.update(per_kind)
     for rule_id, count in counts.alerts_per_rule.items():
         values[f"Alerts_{rule_id}"] = count
+    for rule_id, count in stats.suppressed_per_rule.items():
+        values[f"Suppressed_{rule_id}"] = count
     return values
 
 

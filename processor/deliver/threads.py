@@ -1,10 +1,10 @@
 """Slack app threads: similar alerts within DYNAMODB_TIME_TO_LIVE seconds join the first one's thread.
 
-Similarity key: a rule file's `group_by` keys (with the channel and rule id) when the rule has
-them; otherwise the reference module's (userIdentity type, principalId, arn, accountId, eventName)
-plus the channel, the eventSource and the outcome (errorCode, or "ok"). The channel because a
-thread lives in one channel; the outcome so that a call that finally *succeeded* is never buried
-in a thread of its denied attempts.
+Similarity (`similar_to`): a rule file's `group_by` keys with the rule id when the rule has them;
+otherwise the rule, the actor, the account, the eventSource and eventName, and the outcome
+(errorCode, or "ok"), so that a call that finally *succeeded* is never buried in a thread of its
+denied attempts. A thread also has its channel in its key: a thread lives in one channel. The same
+similarity, without the channel, is what a snooze or mute from Slack holds back (suppressions.py).
 
 First writer wins: a container claims the key with a conditional put (absent OR expired) before
 posting the parent, then stores the parent's `ts`. A loser waits briefly for that `ts` and
@@ -27,6 +27,7 @@ from processor.deliver.dynamo import ABSENT_OR_EXPIRED, PK, TTL_ATTRIBUTE, is_co
 from processor.deliver.errors import DeliveryError
 from processor.deliver.timing import Budget, Timing
 from processor.models import Alert, Destination, SlackMessage
+from processor.render.fields import MISSING, display, resolve_actor
 
 log = logging.getLogger("trailalert.deliver")
 
@@ -37,28 +38,44 @@ _MAX_STORED_PARENT = 100_000  # bytes of JSON; DynamoDB items stop at 400 KB
 Post = Callable[[SlackMessage, str | None], str]
 
 
-def thread_key(alert: Alert, destination: Destination) -> str:
-    """The similarity key; a rule file's `group_by` keys replace the default identity-based key."""
+Similar = tuple[tuple[str, str], ...]  # (label, value) pairs, in the order they are shown
+
+
+def similar_to(alert: Alert) -> Similar:
+    """What makes alerts similar: they share a thread, and a snooze or mute of one holds back the others.
+
+    A rule file's `group_by` keys, with the rule; otherwise the rule, who (resolve_actor), the account,
+    the event's source and name, and the outcome (errorCode, or "ok").
+    """
     event = alert.record.event
     if alert.rule.group_by:
-        from processor.rules.lookup import MISSING, resolve
+        from processor.rules.lookup import MISSING as ABSENT
+        from processor.rules.lookup import resolve
 
-        values = [resolve(event, key) for key in alert.rule.group_by]
-        grouped = [destination.target, alert.rule.id] + [None if v is MISSING else v for v in values]
-        return _digest(grouped)
-    identity = event.get("userIdentity")
-    identity = identity if isinstance(identity, dict) else {}
-    parts = [
-        destination.target,
-        identity.get("type"),
-        identity.get("principalId"),
-        identity.get("arn"),
-        identity.get("accountId"),
-        event.get("eventSource"),
-        event.get("eventName"),
-        event.get("errorCode") or "ok",
-    ]
-    return _digest(parts)
+        grouped = [(key, _shown(resolve(event, key), ABSENT)) for key in alert.rule.group_by]
+        return (("Rule", alert.rule.id), *grouped)
+    return (
+        ("Rule", alert.rule.id),
+        ("Actor", resolve_actor(event)),
+        ("Account", alert.account_id or MISSING),
+        ("Event source", display(event.get("eventSource"))),
+        ("Event", display(event.get("eventName"))),
+        ("Outcome", display(event.get("errorCode") or "ok")),
+    )
+
+
+def _shown(value: object, absent: object) -> str:
+    return MISSING if value is absent else display(value)
+
+
+def similarity_key(similar: Similar) -> str:
+    """The key of everything similar: the same whichever channel an alert goes to."""
+    return _digest([part for pair in similar for part in pair])
+
+
+def thread_key(alert: Alert, destination: Destination) -> str:
+    """The thread of similar alerts in one channel (a thread lives in one channel)."""
+    return _digest([destination.target, similarity_key(similar_to(alert))])
 
 
 def _digest(parts: list[object]) -> str:
@@ -72,6 +89,7 @@ class ThreadItem:
     owner: str
     parent: SlackMessage | None
     replies: int
+    note: str | None = None  # e.g. "Acknowledged by ...", kept when the parent is edited again
 
 
 class DynamoDbThreadStore:
@@ -89,7 +107,9 @@ class DynamoDbThreadStore:
         if item.get("parent"):
             data = orjson.loads(item["parent"])
             parent = SlackMessage(text=data.get("text", ""), blocks=tuple(data.get("blocks") or ()))
-        return ThreadItem(item.get("ts"), str(item.get("owner", "")), parent, int(item.get("replies", 0)))
+        note = item.get("note")
+        replies = int(item.get("replies", 0))
+        return ThreadItem(item.get("ts"), str(item.get("owner", "")), parent, replies, note or None)
 
     def claim(self, key: str, owner: str, now: float, ttl: int) -> bool:
         try:
@@ -131,6 +151,21 @@ class DynamoDbThreadStore:
         except Exception as exc:
             if not is_conditional_failure(exc):
                 raise
+
+    def set_note(self, key: str, ts: str, note: str) -> bool:
+        """Keep `note` on the thread whose parent is message `ts`; False when there is no such thread."""
+        try:
+            self._table.update_item(
+                Key={PK: _pk(key)},
+                UpdateExpression="SET note = :note",
+                ConditionExpression="ts = :ts",
+                ExpressionAttributeValues={":note": note, ":ts": ts},
+            )
+        except Exception as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     def add_reply(self, key: str) -> int:
         response = self._table.update_item(
@@ -242,7 +277,7 @@ class SlackThreads:
             return f"in thread {item.ts}: {ts}"
         if item.parent is not None:
             self._updates[key] = ParentUpdate(
-                destination.target, item.ts, with_reply_count(item.parent, count)
+                destination.target, item.ts, with_reply_count(item.parent, count, item.note)
             )
         return f"in thread {item.ts}: {ts}"
 
@@ -258,12 +293,15 @@ class SlackThreads:
         return item
 
 
-def with_reply_count(parent: SlackMessage, count: int) -> SlackMessage:
-    """The parent as first posted, plus a context line a reader of the channel sees without opening it."""
+def with_reply_count(parent: SlackMessage, count: int, note: str | None = None) -> SlackMessage:
+    """The parent as first posted, plus a context line a reader of the channel sees without opening it
+    (and the `note` a responder left on it, e.g. who acknowledged it)."""
     noun = "similar event" if count == 1 else "similar events"
     line = f":thread: *{count}* more {noun} in thread"
-    blocks = tuple(parent.blocks)[:49] + (
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": line, "verbatim": True}]},
+    extra = [line] if note is None else [note, line]
+    blocks = tuple(parent.blocks)[: 50 - len(extra)] + tuple(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": text, "verbatim": True}]}
+        for text in extra
     )
     return SlackMessage(text=f"{parent.text} ({count} more in thread)", blocks=blocks)
 

@@ -1,10 +1,17 @@
-"""A local Slack over real HTTP: Web API (chat.postMessage, chat.update, conversations.history,
-conversations.replies) and incoming webhooks.
+"""A local Slack over real HTTP: Web API (chat.postMessage, chat.update, chat.postEphemeral,
+conversations.history, conversations.replies, views.open) and incoming webhooks; and, as Slack does
+for an app's Interactivity Request URL, signed interaction payloads sent to a URL.
 
 slack_sdk is pointed at it by `base_url` / webhook URL, so the real client code runs. It behaves
 like Slack where trailalert depends on it: a message's `metadata` is kept and returned only with
 `include_all_metadata`; conversations.history lists a channel's top-level messages newest first,
 conversations.replies a thread oldest first; Block Kit limits are enforced (`invalid_blocks`).
+
+Interactions: with `interactivity_url` and `signing_secret` set, `click(ts, action_id, user=...)`
+presses a button of a message it holds (a `block_actions` payload carrying the button's value and
+a trigger_id), `submit(user=...)` submits the modal last opened with views.open (`view_submission`),
+and `send_interaction(payload, ...)` sends any payload, signed or not, with any timestamp: each is a
+form-encoded `payload=` POST signed with Slack's v0 scheme, as Slack sends it.
 
 Faults are scripted per request: `fail_next(429, retry_after=2)`, `fail_next(500)`,
 `hang_next(seconds)` (then answer, or close unserved), `refuse_matching(needle, "invalid_blocks")`,
@@ -16,19 +23,34 @@ through the answer).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import orjson
 
+from processor.slack_requests import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+
 # Block Kit limits, counted in UTF-16 code units (Slack's own count is never larger).
 _SECTION_TEXT, _FIELD_TEXT, _HEADER_TEXT, _MAX_BLOCKS, _MAX_FIELDS = 3000, 2000, 150, 50, 10
+_BUTTON_TEXT, _BUTTON_VALUE, _ACTION_ID, _BLOCK_ID, _MAX_ELEMENTS = 75, 2000, 255, 255, 25
+_VIEW_TITLE, _VIEW_METADATA, _VIEW_BLOCKS = 24, 3000, 100
+_WEB_API = (
+    "chat.postMessage",
+    "chat.update",
+    "chat.postEphemeral",
+    "conversations.history",
+    "conversations.replies",
+    "views.open",
+)
 
 
 @dataclass
@@ -54,6 +76,26 @@ class Post:
 
 
 @dataclass
+class Answer:
+    """What the app answered an interaction: its HTTP status and body."""
+
+    status: int
+    body: bytes
+
+    def json(self) -> dict[str, Any]:
+        return orjson.loads(self.body) if self.body.strip() else {}
+
+
+@dataclass
+class OpenView:
+    """A modal opened with views.open, as the responder sees it until it is submitted or closed."""
+
+    id: str
+    view: dict[str, Any]
+    user: str
+
+
+@dataclass
 class SlackStandIn:
     host: str = "127.0.0.1"
     port: int = 0
@@ -61,12 +103,17 @@ class SlackStandIn:
     requests: list[str] = field(default_factory=list)
     wall: Callable[[], float] = time.time  # what a message's `ts` is stamped with
     history_allowed: bool = True  # False: the token lacks channels:history (missing_scope)
+    interactivity_url: str | None = None  # where clicks are sent: the app's Interactivity Request URL
+    signing_secret: str | None = None  # the app's signing secret, which signs what is sent there
+    views: list[OpenView] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._faults: deque[tuple[str | None, Fault]] = deque()
         self._sticky: dict[str, Fault] = {}
         self._lock = threading.Lock()
         self._last_ts = 0.0
+        self._triggers: dict[str, str] = {}  # trigger_id -> the user who clicked (usable once)
+        self._ids = itertools.count(1)
         self._server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
@@ -139,6 +186,125 @@ class SlackStandIn:
 
     def posts_to(self, channel: str) -> list[Post]:
         return [p for p in self.posts if p.channel == channel]
+
+    def ephemerals(self, user: str) -> list[str]:
+        """The texts of the ephemeral messages `user` was shown."""
+        return [
+            p.payload.get("text", "")
+            for p in self.posts
+            if p.api == "chat.postEphemeral" and p.payload.get("user") == user
+        ]
+
+    # --- interactions: what Slack sends to the app's Interactivity Request URL ---
+
+    def click(self, channel: str, ts: str, action_id: str, *, user: str = "U0RESPONDER") -> Answer:
+        """`user` presses the button `action_id` of message `ts`: a block_actions payload with its value."""
+        message = next((m for m in self.messages(channel) if m["ts"] == ts), None)
+        if message is None:
+            raise LookupError(f"no message {ts} in {channel}")
+        found = [
+            (block, element)
+            for block in message.get("blocks") or []
+            for element in block.get("elements") or []
+            if block.get("type") == "actions" and element.get("action_id") == action_id
+        ]
+        if not found:
+            raise LookupError(f"message {ts} has no button {action_id}")
+        block, button = found[0]
+        trigger = f"trigger-{next(self._ids)}"
+        with self._lock:
+            self._triggers[trigger] = user
+        container = {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False}
+        if message.get("thread_ts"):
+            container["thread_ts"] = message["thread_ts"]
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": "T0STANDIN"},
+            "api_app_id": "A0STANDIN",
+            "team": {"id": "T0STANDIN"},
+            "container": container,
+            "trigger_id": trigger,
+            "channel": {"id": channel, "name": channel.lower()},
+            "message": message,
+            "response_url": f"http://{self.host}:{self.port}/actions/{trigger}",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": block.get("block_id", ""),
+                    "text": button.get("text"),
+                    "value": button.get("value", ""),
+                    "action_ts": f"{self.wall():.6f}",
+                }
+            ],
+        }
+        return self.send_interaction(payload)
+
+    def submit(self, *, user: str = "U0RESPONDER") -> Answer:
+        """`user` submits the modal last opened for them: a view_submission payload."""
+        view = next((v for v in reversed(self.views) if v.user == user), None)
+        if view is None:
+            raise LookupError(f"no modal is open for {user}")
+        payload = {
+            "type": "view_submission",
+            "user": {"id": user, "username": user.lower(), "team_id": "T0STANDIN"},
+            "api_app_id": "A0STANDIN",
+            "team": {"id": "T0STANDIN"},
+            "trigger_id": f"trigger-{next(self._ids)}",
+            "view": {**view.view, "id": view.id, "state": {"values": {}}},
+        }
+        answer = self.send_interaction(payload)
+        action = answer.json().get("response_action") if answer.status == 200 else None
+        with self._lock:
+            if answer.status == 200 and action in (None, "clear"):
+                self.views.remove(view)  # closed, as Slack closes it
+            elif action == "update":
+                view.view = answer.json()["view"]
+        return answer
+
+    def send_interaction(
+        self,
+        payload: dict[str, Any],
+        *,
+        timestamp: int | None = None,
+        secret: str | None = None,
+    ) -> Answer:
+        """POST `payload` to the Interactivity Request URL as Slack does, signed with `secret` (the
+        app's signing secret unless given) at `timestamp` (now unless given)."""
+        if self.interactivity_url is None or (secret is None and self.signing_secret is None):
+            raise RuntimeError("set interactivity_url and signing_secret first")
+        body = urlencode({"payload": orjson.dumps(payload).decode()}).encode()
+        sent = str(int(self.wall()) if timestamp is None else timestamp)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            TIMESTAMP_HEADER: sent,
+            SIGNATURE_HEADER: signature(secret or self.signing_secret or "", sent, body),
+        }
+        request = urllib.request.Request(  # noqa: S310 - the app's URL, given by the test or the demo
+            self.interactivity_url, data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - a local URL
+                return Answer(response.status, response.read())
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, error.read())
+
+    def _open_view(self, payload: dict[str, Any]) -> dict[str, Any]:
+        view = payload.get("view")
+        if isinstance(view, str):
+            with contextlib.suppress(orjson.JSONDecodeError):
+                view = orjson.loads(view)
+        with self._lock:
+            user = self._triggers.pop(str(payload.get("trigger_id", "")), None)
+        if user is None:
+            return {"ok": False, "error": "expired_trigger_id"}
+        problem = view_problem(view)
+        if problem:
+            return {"ok": False, "error": problem}
+        opened = OpenView(f"V{next(self._ids):08d}", view, user)
+        with self._lock:
+            self.views.append(opened)
+        return {"ok": True, "view": {**view, "id": opened.id}}
 
     def _script(self, fault: Fault, times: int, path: str | None) -> None:
         with self._lock:
@@ -228,12 +394,43 @@ def block_problem(blocks: Any) -> str | None:
         elements = [e for e in block.get("elements") or [] if e.get("type") in ("mrkdwn", "plain_text")]
         texts = [(block.get("text"), limit)] + [(e, _SECTION_TEXT) for e in elements]
         texts += [(f, _FIELD_TEXT) for f in block.get("fields") or []]
-        if len(block.get("fields") or []) > _MAX_FIELDS:
+        if len(block.get("fields") or []) > _MAX_FIELDS or len(str(block.get("block_id", ""))) > _BLOCK_ID:
+            return "invalid_blocks"
+        if block.get("type") == "actions" and _actions_problem(block.get("elements")):
             return "invalid_blocks"
         for text_object, most in texts:
             text = text_object.get("text") if isinstance(text_object, dict) else None
             if text_object is not None and (not isinstance(text, str) or not 0 < _units(text) <= most):
                 return "invalid_blocks"
+    return None
+
+
+def _actions_problem(elements: Any) -> bool:
+    """Buttons as Slack takes them: at most 25, text 75, value 2000, action_id 255 characters."""
+    if not isinstance(elements, list) or not 0 < len(elements) <= _MAX_ELEMENTS:
+        return True
+    for element in elements:
+        text = (element.get("text") or {}).get("text", "")
+        if not 0 < _units(text) <= _BUTTON_TEXT or len(str(element.get("action_id", ""))) > _ACTION_ID:
+            return True
+        if len(str(element.get("value", ""))) > _BUTTON_VALUE:
+            return True
+    return False
+
+
+def view_problem(view: Any) -> str | None:
+    """Why views.open would refuse this modal (`invalid_arguments`), or None."""
+    if not isinstance(view, dict) or view.get("type") != "modal":
+        return "invalid_arguments"
+    for key in ("title", "submit", "close"):
+        text = (view.get(key) or {}).get("text", "") if view.get(key) is not None else "x"
+        if not 0 < _units(text) <= _VIEW_TITLE:
+            return "invalid_arguments"
+    if len(str(view.get("private_metadata", ""))) > _VIEW_METADATA:
+        return "invalid_arguments"
+    blocks = view.get("blocks") or []
+    if len(blocks) > _VIEW_BLOCKS or block_problem(blocks[:_MAX_BLOCKS]):
+        return "invalid_arguments"
     return None
 
 
@@ -277,15 +474,12 @@ def _handler_for(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 standin._accept("webhook", path.removeprefix("/services/"), payload)
                 return 200, b"ok", "text/plain"
             api = path.removeprefix("/api/")
-            if api not in (
-                "chat.postMessage",
-                "chat.update",
-                "conversations.history",
-                "conversations.replies",
-            ):
+            if api not in _WEB_API:
                 return _json({"ok": False, "error": "unknown_method"})
             if not self.headers.get("Authorization", "").startswith("Bearer "):
                 return _json({"ok": False, "error": "not_authed"})
+            if api == "views.open":
+                return _json(standin._open_view(payload))
             channel = str(payload.get("channel", ""))
             if not channel:
                 return _json({"ok": False, "error": "channel_not_found"})
@@ -350,7 +544,7 @@ def _parse(body: bytes, content_type: str) -> dict[str, Any]:
             return {}
         return data if isinstance(data, dict) else {}
     form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-    for key in ("blocks", "attachments", "metadata"):
+    for key in ("blocks", "attachments", "metadata", "view"):
         if isinstance(form.get(key), str):
             with contextlib.suppress(orjson.JSONDecodeError):
                 form[key] = orjson.loads(form[key])

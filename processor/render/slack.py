@@ -34,10 +34,13 @@ PAYLOADS = (
 )
 
 
-def render_slack(record: Record, rule: RuleRef, account_id: str, *, actor: str | None = None) -> SlackMessage:
+def render_slack(
+    record: Record, rule: RuleRef, account_id: str, *, actor: str | None = None, account_name: str = ""
+) -> SlackMessage:
     """The alert for one matched record: who did what, key facts, the rule, and the raw documents.
 
-    `actor`: resolve_actor's answer for the record, when the caller already has it."""
+    `actor`: resolve_actor's answer for the record, when the caller already has it. `account_name`
+    (ACCOUNT_NAMES, AWS Organizations) is shown beside the account id."""
     event: Mapping[str, Any] = record.event if isinstance(record.event, Mapping) else {}
     if actor is None:
         actor = resolve_actor(event)
@@ -53,7 +56,7 @@ def render_slack(record: Record, rule: RuleRef, account_id: str, *, actor: str |
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain_text(header, HEADER_LIMIT)},
         _section(summary),
-        {"type": "section", "fields": _facts(event, rule, account_id)},
+        {"type": "section", "fields": _facts(event, rule, account_id, account_name)},
         _context(_expression_text(rule.expression)),
     ]
     for key, label in PAYLOADS:
@@ -69,9 +72,52 @@ def render_slack(record: Record, rule: RuleRef, account_id: str, *, actor: str |
     fallback = f"[{rule.severity}] {actor} called {display(event_name)}"
     if failed:
         fallback += f" but failed with {display(error_code)}"
-    fallback += f" in {account_id or MISSING} (rule {rule.id})"
+    fallback += f" in {account_id or MISSING}"
+    if account_name:
+        fallback += f" ({account_name})"
+    fallback += f" (rule {rule.id})"
     text = truncate(inert(fallback), FALLBACK_LIMIT, escape=escape)
     return SlackMessage(text=text, blocks=tuple(blocks[:MAX_BLOCKS]))
+
+
+# Triage buttons (docs/slack.md): their action ids, and what each snooze lasts.
+ACTIONS_BLOCK_ID = "trailalert-triage"
+ACKNOWLEDGE = "triage.ack"
+MUTE = "triage.mute"
+UNMUTE = "triage.unmute"
+SNOOZES = {"triage.snooze.1h": 3600, "triage.snooze.24h": 86_400, "triage.snooze.7d": 604_800}
+_SNOOZE_LABELS = {"triage.snooze.1h": "1 hour", "triage.snooze.24h": "24 hours", "triage.snooze.7d": "7 days"}
+
+
+def snooze_label(action_id: str) -> str:
+    """ "24 hours" for triage.snooze.24h."""
+    return _SNOOZE_LABELS[action_id]
+
+
+def with_triage_actions(message: SlackMessage, value: str) -> SlackMessage:
+    """The alert with its buttons: Acknowledge, Snooze similar (1 hour, 24 hours, 7 days), Mute similar.
+
+    `value` is the signed description of the similar alerts (processor/action_values.py); each
+    button carries it, and a snooze or mute first shows exactly what it would hold back."""
+    elements = [_button("Acknowledge", ACKNOWLEDGE, value, "primary")]
+    elements += [
+        _button(f"Snooze similar {label}", action, value) for action, label in _SNOOZE_LABELS.items()
+    ]
+    elements.append(_button("Mute similar", MUTE, value, "danger"))
+    actions = {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": elements}
+    return SlackMessage(message.text, tuple(message.blocks)[: MAX_BLOCKS - 1] + (actions,), message.key)
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text},
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
 
 
 def render_rule_failure(failure: RuleFailure, *, count: int, source: str) -> SlackMessage:
@@ -110,10 +156,15 @@ def render_decode_failure(reason: str, *, count: int, sample_item_id: str, sourc
     )
 
 
-def _facts(event: Mapping[str, Any], rule: RuleRef, account_id: str) -> list[dict[str, str]]:
+def _facts(
+    event: Mapping[str, Any], rule: RuleRef, account_id: str, account_name: str
+) -> list[dict[str, str]]:
     """The short key facts as section fields (Slack allows 10, each up to 2000 characters)."""
+    account = plain(account_id, VALUE_LIMIT)
+    if account_name:
+        account += f" ({plain(account_name, VALUE_LIMIT)})"
     facts = [
-        ("Account", plain(account_id, VALUE_LIMIT)),
+        ("Account", account),
         ("Region", plain(event.get("awsRegion"), VALUE_LIMIT)),
         ("Event source", plain(event.get("eventSource"), VALUE_LIMIT)),
         ("Source IP", code(event.get("sourceIPAddress"), VALUE_LIMIT)),

@@ -39,13 +39,17 @@ OUR_KEYS = (
     "user_agent",
     "error_code",
 )
+# Present only when known: ACCOUNT_NAMES, or AWS Organizations (processor/accounts.py).
+OPTIONAL_KEYS = ("account_name",)
 # Shrunk first, largest first; any other key only if these are already small.
 _BULKY = ("request_parameters", "response_elements", "additional_details")
 _SMALL = 1024
 
 
-def render_sns(record: Record, rule: RuleRef, account_id: str, *, actor: str | None = None) -> dict[str, Any]:
-    """The JSON-serialisable SNS message for one matched record (`actor`: as render_slack's)."""
+def render_sns(
+    record: Record, rule: RuleRef, account_id: str, *, actor: str | None = None, account_name: str = ""
+) -> dict[str, Any]:
+    """The JSON-serialisable SNS message for one matched record (`actor`, `account_name`: as render_slack's)."""
     event: Mapping[str, Any] = record.event if isinstance(record.event, Mapping) else {}
     identity = event.get("userIdentity")
     event_name = event.get("eventName")
@@ -76,6 +80,8 @@ def render_sns(record: Record, rule: RuleRef, account_id: str, *, actor: str | N
         "user_agent": event.get("userAgent"),
         "error_code": error_code,
     }
+    if account_name:
+        message["account_name"] = account_name
     _cap_size(message, _make_serialisable(message))
     return message
 

@@ -56,7 +56,7 @@ def test_more_than_100_metrics_are_split_into_several_directives() -> None:
     line = orjson.loads(
         emf_line(metric_values(counts, [], DeliveryStats()), function_name="f", timestamp_ms=1)
     )
-    assert [len(d["Metrics"]) for d in line["_aws"]["CloudWatchMetrics"]] == [100, 64]
+    assert [len(d["Metrics"]) for d in line["_aws"]["CloudWatchMetrics"]] == [100, 66]
 
 
 def test_the_ledger_treats_expired_items_as_absent_and_reads_in_batches(table: str, clock: FakeClock) -> None:
