@@ -78,6 +78,10 @@ class Triage:
     def last_metrics(self) -> dict[str, Any]:
         return self.metrics[-1]
 
+    def emit(self, line: str) -> None:
+        """The processor's EMF metrics line, kept."""
+        self.metrics.append(orjson.loads(line))
+
 
 @pytest.fixture
 def triage(
@@ -86,12 +90,12 @@ def triage(
     extra = getattr(request, "param", {})
     with SlackStandIn(wall=clock.wall, signing_secret=SIGNING_SECRET) as slack:
         set_env(monkeypatch, **environment(slack, table, **extra))
-        metrics: list[dict[str, Any]] = []
-        handler.reset(timing=clock.timing, emit_metrics=lambda line: metrics.append(orjson.loads(line)))
         interactions.reset(timing=clock.timing)
         with FunctionUrl(interactions.handler, context=lambda: LambdaContext(clock, timeout=10)) as url:
             slack.interactivity_url = url.url
-            yield Triage(slack, clock, url, metrics)
+            setup = Triage(slack, clock, url)
+            handler.reset(timing=clock.timing, emit_metrics=setup.emit)
+            yield setup
     handler.reset()
     interactions.reset()
 
