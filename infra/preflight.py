@@ -29,6 +29,8 @@ SECRET_PARAMETER_SUFFIXES = {
     "SLACK_BOT_TOKEN": "slack-bot-token",
     "HOOK_URL": "hook-url",
     "CONFIGURATION": "configuration",
+    "SLACK_SIGNING_SECRET": "slack-signing-secret",
+    "TRIAGE_SIGNING_KEY": "triage-signing-key",
 }
 
 
@@ -96,7 +98,7 @@ def lambda_environment(
 ) -> dict[str, str]:
     """The function's environment as the template builds it from these parameters.
 
-    Every variable is a parameter passed through, except three the template computes; a variable
+    Every variable is a parameter passed through, except four the template computes; a variable
     of any other shape is an error, so a template change cannot slip past the checks unseen."""
     environment: dict[str, str] = {}
     function_name = parameters.get("FunctionName") or stack
@@ -109,6 +111,8 @@ def lambda_environment(
             environment[name] = parameters.get("DynamodbTableName") or f"{stack}-Table"
         elif name == "DEFAULT_SNS_TOPIC_ARN":
             environment[name] = _alerts_topic(parameters, stack, region)
+        elif name == "TRIAGE_SIGNING_KEY_SECRET":
+            environment[name] = _triage_signing_key(parameters, stack, region)
         else:
             raise ValueError(f"template: the function's {name} is computed in a way preflight does not know")
     return environment
@@ -121,6 +125,18 @@ def _alerts_topic(parameters: Mapping[str, str], stack: str, region: str) -> str
     if parameters.get("SlackBotTokenSecret") or parameters.get("HookUrlSecret"):
         return ""
     return f"arn:aws:sns:{region}:{_PLACEHOLDER_ACCOUNT}:{stack}-Topic"
+
+
+def _triage_signing_key(parameters: Mapping[str, str], stack: str, region: str) -> str:
+    """The template's TRIAGE_SIGNING_KEY_SECRET: the given reference, else the secret the stack generates
+    when triage is on (SlackSigningSecretSecret set), else none."""
+    if parameters.get("TriageSigningKeySecret"):
+        return parameters["TriageSigningKeySecret"]
+    if parameters.get("SlackSigningSecretSecret"):
+        return (
+            f"arn:aws:secretsmanager:{region}:{_PLACEHOLDER_ACCOUNT}:secret:{stack}-TriageSigningKey-AbCdEf"
+        )
+    return ""
 
 
 def _named(error: ConfigError, template: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ locals {
 
   # A secret reference is a Secrets Manager ARN, an SSM parameter ARN or an SSM parameter name (with or
   # without leading "/"); the role may read exactly those.
-  secret_references   = [for ref in [var.slack_bot_token_secret, var.hook_url_secret, var.configuration_secret] : ref if ref != null && ref != ""]
+  secret_references   = [for ref in [var.slack_bot_token_secret, var.hook_url_secret, var.configuration_secret, var.triage_signing_key_secret] : ref if ref != null && ref != ""]
   secretsmanager_arns = [for ref in local.secret_references : ref if can(regex("^arn:[^:]+:secretsmanager:", ref))]
   ssm_parameter_arns = [
     for ref in local.secret_references :
@@ -34,6 +34,23 @@ locals {
   ]
 
   log_group_name = "/aws/lambda/${var.function_name}"
+
+  # Triage from Slack: on when the Slack signing secret is given (processor.settings: triage_enabled).
+  triage                    = var.slack_signing_secret_secret != null && var.slack_signing_secret_secret != ""
+  generate_triage_key       = local.triage && (var.triage_signing_key_secret == null || var.triage_signing_key_secret == "")
+  triage_signing_key_secret = local.generate_triage_key ? aws_secretsmanager_secret.triage_key[0].arn : (var.triage_signing_key_secret != null ? var.triage_signing_key_secret : "")
+  interactions_log_group    = "/aws/lambda/${var.function_name}-interactions"
+  # The interactions function reads the signing secret, the bot token and the signing key.
+  interactions_references = [for ref in [var.slack_signing_secret_secret, var.slack_bot_token_secret, var.triage_signing_key_secret] : ref if ref != null && ref != ""]
+  interactions_secretsmanager_arns = concat(
+    [for ref in local.interactions_references : ref if can(regex("^arn:[^:]+:secretsmanager:", ref))],
+    local.generate_triage_key ? [aws_secretsmanager_secret.triage_key[0].arn] : [],
+  )
+  interactions_ssm_parameter_arns = [
+    for ref in local.interactions_references :
+    can(regex("^arn:[^:]+:ssm:", ref)) ? ref : "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${trimprefix(ref, "/")}"
+    if !can(regex("^arn:[^:]+:secretsmanager:", ref))
+  ]
 
   # Read-only calls are opt-in; failed ones (errorCode set) always pass so access-denied rules work.
   # The pattern the rules need, derived from this module's own rule variables at plan time by the
@@ -68,6 +85,23 @@ locals {
     RULES_FILE                      = var.rules_file != null ? var.rules_file : ""
     USE_DETECTION_PACK              = tostring(var.use_detection_pack)
     SEVERITY_ROUTING                = var.severity_routing != null ? jsonencode(var.severity_routing) : ""
+
+    # Triage from Slack (docs/slack.md)
+    SLACK_SIGNING_SECRET_SECRET      = var.slack_signing_secret_secret != null ? var.slack_signing_secret_secret : ""
+    TRIAGE_SIGNING_KEY_SECRET        = local.triage_signing_key_secret
+    TRIAGE_ALLOWED_USERS             = join(",", var.triage_allowed_users)
+    ACCOUNT_NAMES                    = length(var.account_names) > 0 ? jsonencode(var.account_names) : ""
+    ACCOUNT_NAMES_FROM_ORGANIZATIONS = tostring(var.account_names_from_organizations)
+  }
+
+  interactions_environment = {
+    LOG_LEVEL                   = var.log_level
+    SLACK_API_URL               = var.slack_api_url != null ? var.slack_api_url : ""
+    SLACK_BOT_TOKEN_SECRET      = var.slack_bot_token_secret != null ? var.slack_bot_token_secret : ""
+    SLACK_SIGNING_SECRET_SECRET = var.slack_signing_secret_secret != null ? var.slack_signing_secret_secret : ""
+    TRIAGE_SIGNING_KEY_SECRET   = local.triage_signing_key_secret
+    TRIAGE_ALLOWED_USERS        = join(",", var.triage_allowed_users)
+    DYNAMODB_TABLE_NAME         = aws_dynamodb_table.this.name
   }
 }
 
@@ -97,6 +131,20 @@ data "aws_iam_policy_document" "key" {
       test     = "ArnEquals"
       variable = "kms:EncryptionContext:aws:logs:arn"
       values   = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${local.log_group_name}"]
+    }
+  }
+  statement {
+    sid       = "LogsEncryptsOnlyTheInteractionsLogGroup"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${local.interactions_log_group}"]
     }
   }
   statement {
@@ -253,6 +301,27 @@ data "aws_iam_policy_document" "function" {
       sid       = "ReadSlackParameters"
       actions   = ["ssm:GetParameter"]
       resources = local.ssm_parameter_arns
+    }
+  }
+  statement {
+    sid       = "ReadSuppressionsAndLedgerInBatches"
+    actions   = ["dynamodb:BatchGetItem"]
+    resources = [aws_dynamodb_table.this.arn]
+  }
+  dynamic "statement" {
+    for_each = local.generate_triage_key ? [1] : []
+    content {
+      sid       = "ReadGeneratedTriageSigningKey"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [aws_secretsmanager_secret.triage_key[0].arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = var.account_names_from_organizations ? [1] : []
+    content {
+      sid       = "AccountNamesFromOrganizations"
+      actions   = ["organizations:DescribeAccount"]
+      resources = ["arn:${local.partition}:organizations::*:account/o-*/*"]
     }
   }
 }
@@ -476,4 +545,156 @@ resource "aws_cloudwatch_metric_alarm" "failure_queue" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = [local.stack_topic_arn]
   tags                = var.tags
+}
+
+# --- Triage from Slack (docs/slack.md): on when slack_signing_secret_secret is set ---
+# The key that signs the buttons' values, unless triage_signing_key_secret names one: generated here
+# (its value is in the Terraform state, like every generated secret), read by both functions.
+resource "aws_secretsmanager_secret" "triage_key" {
+  #checkov:skip=CKV2_AWS_57:Rotating it would invalidate the buttons of every alert already posted; replace it by hand (triage_signing_key_secret) if it leaks.
+  count       = local.generate_triage_key ? 1 : 0
+  name_prefix = "${var.function_name}-triage-signing-key-"
+  description = "trailalert - signs the values of the Slack buttons on alerts (processor/action_values.py)"
+  kms_key_id  = aws_kms_key.this.arn
+  tags        = var.tags
+}
+
+data "aws_secretsmanager_random_password" "triage_key" {
+  count               = local.generate_triage_key ? 1 : 0
+  password_length     = 64
+  exclude_punctuation = true
+}
+
+resource "aws_secretsmanager_secret_version" "triage_key" {
+  count         = local.generate_triage_key ? 1 : 0
+  secret_id     = aws_secretsmanager_secret.triage_key[0].id
+  secret_string = data.aws_secretsmanager_random_password.triage_key[0].random_password
+  lifecycle {
+    ignore_changes = [secret_string] # a new random value every plan; the first one is kept
+  }
+}
+
+resource "aws_cloudwatch_log_group" "interactions" {
+  #checkov:skip=CKV_AWS_338:Retention is a variable (default 30 days), as for the processor's logs.
+  count             = local.triage ? 1 : 0
+  name              = local.interactions_log_group
+  retention_in_days = var.lambda_logs_retention_in_days
+  kms_key_id        = aws_kms_key.this.arn
+  tags              = var.tags
+}
+
+# Only what the interactions function does: its logs; snoozes, mutes and notes in the table (no other
+# item: dynamodb:LeadingKeys); the three secrets it reads.
+data "aws_iam_policy_document" "interactions" {
+  count = local.triage ? 1 : 0
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.interactions[0].arn}:*"]
+  }
+  statement {
+    sid       = "UseStackKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+  }
+  statement {
+    sid       = "SnoozesMutesAndNotes"
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    resources = [aws_dynamodb_table.this.arn]
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["mute#*", "thread#*"]
+    }
+  }
+  dynamic "statement" {
+    for_each = length(local.interactions_secretsmanager_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadTriageSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = concat(local.interactions_secretsmanager_arns, [for arn in local.interactions_secretsmanager_arns : "${arn}-??????"])
+    }
+  }
+  dynamic "statement" {
+    for_each = length(local.interactions_ssm_parameter_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadTriageParameters"
+      actions   = ["ssm:GetParameter"]
+      resources = local.interactions_ssm_parameter_arns
+    }
+  }
+}
+
+resource "aws_iam_role" "interactions" {
+  count              = local.triage ? 1 : 0
+  name_prefix        = "trailalert-interactions-"
+  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "interactions" {
+  count  = local.triage ? 1 : 0
+  name   = "trailalert-interactions"
+  role   = aws_iam_role.interactions[0].id
+  policy = data.aws_iam_policy_document.interactions[0].json
+}
+
+# Slack's Interactivity Request URL: the interactions_url output. Slack cannot sign with AWS
+# credentials, so the URL is public (authorization NONE) and the function checks Slack's signature.
+resource "aws_lambda_function" "interactions" {
+  #checkov:skip=CKV_AWS_116:Function URL invocations are synchronous; Slack shows the responder a failure, there is nothing to put in a dead-letter queue.
+  #checkov:skip=CKV_AWS_117:The function only calls Slack's public API and AWS APIs; a VPC would add a NAT gateway and no protection.
+  #checkov:skip=CKV_AWS_115:A request without Slack's signature is refused in milliseconds; reserving concurrency would take from the account pool.
+  #checkov:skip=CKV_AWS_272:Code signing needs a Signer profile users of an open-source module do not have; the zip is built reproducibly by make package.
+  #checkov:skip=CKV_AWS_50:X-Ray tracing is not needed to follow a click; the function logs each action.
+  count            = local.triage ? 1 : 0
+  function_name    = "${var.function_name}-interactions"
+  description      = "trailalert - the Slack buttons on alerts (acknowledge, snooze, mute)"
+  filename         = var.lambda_package_path
+  source_code_hash = filebase64sha256(var.lambda_package_path)
+  handler          = "processor.interactions.handler"
+  runtime          = var.lambda_runtime
+  architectures    = [var.lambda_architecture]
+  memory_size      = var.lambda_memory_size
+  timeout          = 10
+  role             = aws_iam_role.interactions[0].arn
+  kms_key_arn      = aws_kms_key.this.arn
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.interactions[0].name
+  }
+  environment {
+    variables = local.interactions_environment
+  }
+  tags       = var.tags
+  depends_on = [aws_iam_role_policy.interactions]
+}
+
+resource "aws_lambda_function_url" "interactions" {
+  #checkov:skip=CKV_AWS_258:Slack cannot sign requests with AWS credentials; every request must carry Slack's v0 signature (processor/slack_requests.py) or is answered 401.
+  count              = local.triage ? 1 : 0
+  function_name      = aws_lambda_function.interactions[0].function_name
+  authorization_type = "NONE"
+}
+
+# Since October 2025 a public function URL needs both permissions (invoked_via_function_url needs a
+# recent AWS provider, see versions.tf).
+resource "aws_lambda_permission" "interactions_url" {
+  #checkov:skip=CKV_AWS_301:Slack's Interactivity URL must be public (Slack cannot sign with AWS credentials); only function-URL requests, each checked for Slack's signature.
+  count                  = local.triage ? 1 : 0
+  statement_id           = "FunctionUrlAllowPublicAccess"
+  action                 = "lambda:InvokeFunctionUrl"
+  function_name          = aws_lambda_function.interactions[0].function_name
+  principal              = "*"
+  function_url_auth_type = "NONE"
+}
+
+resource "aws_lambda_permission" "interactions_invoke" {
+  #checkov:skip=CKV_AWS_301:Only through the function URL (invoked_via_function_url), where every request is checked for Slack's signature.
+  count                    = local.triage ? 1 : 0
+  statement_id             = "FunctionUrlAllowInvokeAction"
+  action                   = "lambda:InvokeFunction"
+  function_name            = aws_lambda_function.interactions[0].function_name
+  principal                = "*"
+  invoked_via_function_url = true
 }

@@ -47,3 +47,8 @@ output "event_pattern" {
   description = "The pattern the rule forwards; give the same to the member accounts (infra/terraform/member)."
   value       = local.event_pattern
 }
+
+output "interactions_url" {
+  description = "The Request URL of the Slack app's Interactivity (docs/slack.md); null when triage is off."
+  value       = local.triage ? aws_lambda_function_url.interactions[0].function_url : null
+}

@@ -282,3 +282,34 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+# --- Triage from Slack (docs/slack.md) ---
+variable "slack_signing_secret_secret" {
+  description = "Secrets Manager secret ARN or SSM SecureString parameter name holding the Slack app's signing secret. Set, it turns triage on: buttons on alerts, and the interactions function whose URL is the interactions_url output."
+  type        = string
+  default     = null
+}
+
+variable "triage_signing_key_secret" {
+  description = "Secrets Manager secret ARN or SSM SecureString parameter name holding the key that signs the buttons' values. Null: the module generates one in Secrets Manager (with triage on)."
+  type        = string
+  default     = null
+}
+
+variable "triage_allowed_users" {
+  description = "Slack user ids (U...) who may snooze and mute; empty: anyone in the channel."
+  type        = list(string)
+  default     = []
+}
+
+variable "account_names" {
+  description = "Names shown beside account ids: {\"111122223333\" = \"prod\"}."
+  type        = map(string)
+  default     = {}
+}
+
+variable "account_names_from_organizations" {
+  description = "Also ask AWS Organizations for account names (organizations:DescribeAccount; from the management account or a delegated administrator)."
+  type        = bool
+  default     = false
+}

@@ -3,7 +3,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.30"
+      version = ">= 6.29" # invoked_via_function_url (the Slack interactions URL, main.tf)
     }
     external = {
       source  = "hashicorp/external"

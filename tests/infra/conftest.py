@@ -64,3 +64,31 @@ def moto_event_pattern_as_string(monkeypatch: pytest.MonkeyPatch) -> None:
         return original(cls, resource_name, cloudformation_json, *args, **kwargs)
 
     monkeypatch.setattr(Rule, "create_from_cloudformation_json", classmethod(create))
+
+
+@pytest.fixture(autouse=True)
+def moto_leaves_resources_whose_condition_is_false(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make moto's stack update skip a resource whose Condition is false, as CloudFormation does.
+
+    moto 5 lists a resource under "Modify" when a parameter it uses changed, whether or not its
+    Condition let it be created, then fails resolving its references to other resources that were
+    not created either (the triage resources, off by default, use LogLevel and LambdaMemorySize).
+    """
+    from moto.cloudformation.parsing import ResourceMap
+
+    original = ResourceMap.build_resource_diff
+
+    def build_resource_diff(
+        self: Any, other_template: dict[str, Any], parameters: Any = None
+    ) -> dict[str, Any]:
+        diff = original(self, other_template, parameters)
+        resources = other_template["Resources"]
+
+        def created(name: str) -> bool:
+            condition = resources[name].get("Condition")
+            return not condition or bool(self.lazy_condition_map[condition])
+
+        diff["Modify"] = [name for name in diff["Modify"] if created(name)]
+        return diff
+
+    monkeypatch.setattr(ResourceMap, "build_resource_diff", build_resource_diff)

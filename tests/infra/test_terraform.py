@@ -95,12 +95,7 @@ def test_every_variable_is_declared_and_used_and_every_reference_resolves(module
 
 
 def test_lambda_environment_is_exactly_the_processor_settings(module):
-    [function] = [
-        by['"this"']
-        for block in module["resource"]
-        for type_, by in block.items()
-        if unquote(type_) == "aws_lambda_function"
-    ]
+    function = block(module, "resource", "aws_lambda_function", "this")  # the processor
     [environment] = function["environment"]
     variables = environment["variables"]
     match = re.fullmatch(r"\$\{local\.(\w+)\}", variables)
