@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from processor.devtools import triage_demo
 from processor.devtools.kinesis_events import encode, eventbridge_envelope, put_and_read_back
 from processor.devtools.sample_events import DEMO_IGNORE_RULES, DEMO_RULES, sample_events
 from processor.devtools.slack_standin import Post, SlackStandIn
@@ -110,7 +111,9 @@ def _run(endpoint: str, slack: SlackStandIn) -> int:
         f"\n{len(slack.posts)} Slack messages ({len(slack.posts_to(CHANNEL))} to {CHANNEL}, "
         f"{len(slack.posts_to(DEV_CHANNEL))} to {DEV_CHANNEL}); partial batch response: {response}"
     )
-    return 0 if slack.posts and not response["batchItemFailures"] else 1
+    print("\n── Triage from Slack: a snooze taking effect (docs/slack.md) " + "─" * 20)
+    snoozed = triage_demo.run(events[1], events[0])
+    return 0 if slack.posts and not response["batchItemFailures"] and snoozed else 1
 
 
 def _format_post(post: Post) -> str:

@@ -210,3 +210,24 @@ def test_the_slack_app_manifest_asks_for_what_trailalert_uses():
     assert re.fullmatch(r"https://\S+", interactivity["request_url"])
     guide = (REPO / "docs" / "slack.md").read_text()
     assert "infra/slack-app-manifest.yaml" in guide and "InteractionsUrl" in guide
+
+
+def test_make_demo_shows_a_snooze_taking_effect():
+    """`make demo` runs `python -m processor.demo`: its own moto server and Slack stand-in, nothing else."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SLACK_", "TRIAGE_", "DYNAMODB_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "processor.demo"], cwd=REPO, env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    triage = result.stdout[result.stdout.index("Triage from Slack") :]
+    assert "[Snooze similar 1 hour]" in triage
+    assert "Snoozed for 1 hour by @U0RESPONDER" in triage
+    assert "suppressed: 2 (metric Suppressed" in triage
+    assert "2 more similar alerts suppressed since" in triage
