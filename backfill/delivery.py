@@ -116,6 +116,9 @@ class GroupedDelivery:
         elif status is Status.DUPLICATE:
             s.duplicates += 1
             self._checkpoint(alert, destination)
+        elif status is Status.SUPPRESSED:  # counted, and done with: a resume does not count it again
+            s.suppressed += 1
+            self._checkpoint(alert, destination)
 
 
 def _object_of(alert: Alert) -> str:

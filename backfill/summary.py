@@ -27,6 +27,7 @@ class Summary:
     rule_error_examples: list[str] = field(default_factory=list)
     delivered: int = 0
     duplicates: int = 0
+    suppressed: int = 0  # held back by a snooze or mute from Slack (docs/slack.md)
     sent_before_resume: int = 0
     delivery_failures: list[str] = field(default_factory=list)
     delivery_failed: int = 0
@@ -82,6 +83,7 @@ class Summary:
             "deliveries": {
                 "delivered": self.delivered,
                 "duplicate": self.duplicates,
+                "suppressed": self.suppressed,
                 "sent_before_resume": self.sent_before_resume,
                 "failed": self.delivery_failed,
             },
@@ -115,6 +117,7 @@ class Summary:
         if self.mode == "send":
             out.append(
                 f"  deliveries: {self.delivered:,} delivered, {self.duplicates:,} duplicates not sent, "
+                f"{self.suppressed:,} suppressed (snoozed or muted), "
                 f"{self.sent_before_resume:,} sent before the resume, {self.delivery_failed:,} failed"
             )
             out.extend(f"    failed: {reason}" for reason in self.delivery_failures)
