@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from processor.app import App
+from processor.deliver.timing import remaining_seconds
 from processor.log import configure_logging
 from processor.settings import load_settings
 
@@ -38,7 +39,4 @@ def reset(**app_options: Any) -> None:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Kinesis batch in; `{"batchItemFailures": [...]}` out, listing exactly the records to retry."""
-    app = get_app()
-    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
-        return app.process_kinesis(event, lambda: context.get_remaining_time_in_millis() / 1000.0)
-    return app.process_kinesis(event, lambda: float("inf"))
+    return get_app().process_kinesis(event, remaining_seconds(context))

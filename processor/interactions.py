@@ -28,7 +28,7 @@ from processor.action_values import VIEW, ActionSigner, SimilarAlerts
 from processor.deliver.dynamo import BoundedTable
 from processor.deliver.suppressions import MUTE, SNOOZE, Suppression, SuppressionStore
 from processor.deliver.threads import DynamoDbThreadStore
-from processor.deliver.timing import SYSTEM, Deadline, Timing
+from processor.deliver.timing import SYSTEM, Deadline, Timing, remaining_seconds
 from processor.log import configure_logging
 from processor.models import SlackMessage
 from processor.render import slack as blocks
@@ -390,7 +390,4 @@ def reset(**app_options: Any) -> None:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """A Function URL event (payload format 2.0) in; a Function URL response out."""
-    app = get_app()
-    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
-        return app.handle(event, lambda: context.get_remaining_time_in_millis() / 1000.0)
-    return app.handle(event, lambda: float("inf"))
+    return get_app().handle(event, remaining_seconds(context))

@@ -21,6 +21,7 @@ from typing import Any
 
 from processor.app import App
 from processor.decode.result import DecodeFailure
+from processor.deliver.timing import remaining_seconds
 from processor.errors import DecodeError, TrailalertError
 from processor.handler import get_app
 from processor.logfiles import LogFileReader
@@ -49,10 +50,7 @@ class S3NotificationFailed(TrailalertError):
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    app = get_app()
-    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
-        return process_s3_notifications(app, event, lambda: context.get_remaining_time_in_millis() / 1000.0)
-    return process_s3_notifications(app, event, lambda: float("inf"))
+    return process_s3_notifications(get_app(), event, remaining_seconds(context))
 
 
 def process_s3_notifications(

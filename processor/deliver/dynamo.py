@@ -13,7 +13,7 @@ as LedgerErrors), a thread store that cannot answer means post unthreaded.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from processor.deliver.timing import Deadline
@@ -35,9 +35,28 @@ FINISH_SECONDS = 0.5
 
 ResourceFactory = Callable[[Any], Any]  # botocore Config -> boto3 DynamoDB service resource
 
+BATCH_GET_LIMIT = 100
+UNPROCESSED_ROUNDS = 4  # BatchGetItem leaves keys unprocessed when throttled: ask again, a few times
+
 
 class TableUnavailable(Exception):  # noqa: N818 - reads as what happened, like botocore's names
     """The table did not answer earlier in this invocation, or there is no time left to ask it."""
+
+
+def batch_get(table: Any, keys: list[dict[str, Any]], **options: Any) -> Iterator[dict[str, Any]]:
+    """The items of `keys` (BatchGetItem, BATCH_GET_LIMIT at a time, with `options` such as
+    ConsistentRead), asking again for keys DynamoDB left unprocessed; raises TableUnavailable when
+    it still leaves some after UNPROCESSED_ROUNDS."""
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        request: dict[str, Any] = {table.name: {"Keys": keys[start : start + BATCH_GET_LIMIT], **options}}
+        for _ in range(UNPROCESSED_ROUNDS):
+            response = table.batch_get_item(RequestItems=request)
+            yield from response.get("Responses", {}).get(table.name, [])
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            raise TableUnavailable(f"DynamoDB left keys unprocessed {UNPROCESSED_ROUNDS} times (throttled)")
 
 
 def is_live(item: dict[str, Any] | None, now: float) -> bool:

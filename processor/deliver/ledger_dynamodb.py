@@ -14,7 +14,7 @@ from processor.deliver.dynamo import (
     ABSENT_OR_EXPIRED,
     PK,
     TTL_ATTRIBUTE,
-    TableUnavailable,
+    batch_get,
     is_conditional_failure,
     is_live,
 )
@@ -22,8 +22,6 @@ from processor.deliver.dynamo import (
 log = logging.getLogger("trailalert.deliver")
 
 LEDGER_TTL_SECONDS = 7 * 24 * 3600  # longer than Kinesis' default 24h retention and any retry of it
-_BATCH_GET_LIMIT = 100
-_UNPROCESSED_ROUNDS = 4  # BatchGetItem leaves keys unprocessed when throttled: ask again, a few times
 
 
 class DynamoDbLedger:
@@ -40,30 +38,15 @@ class DynamoDbLedger:
 
     def delivered_among(self, keys: list[str]) -> set[str]:
         """BatchGetItem in chunks of 100, strongly consistent, retrying unprocessed keys a few times."""
-        found: set[str] = set()
         now = self._wall()
         unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), _BATCH_GET_LIMIT):
-            request: dict[str, Any] = {
-                self._table.name: {
-                    "Keys": [{PK: _pk(k)} for k in unique[start : start + _BATCH_GET_LIMIT]],
-                    "ConsistentRead": True,
-                    "ProjectionExpression": "pk, expires_at",
-                }
-            }
-            for _ in range(_UNPROCESSED_ROUNDS):
-                response = self._table.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table.name, []):
-                    if is_live(_plain(item), now):
-                        found.add(_plain(item)[PK].removeprefix("sent#"))
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            else:
-                raise TableUnavailable(
-                    f"DynamoDB left keys unprocessed {_UNPROCESSED_ROUNDS} times (throttled)"
-                )
-        return found
+        items = batch_get(
+            self._table,
+            [{PK: _pk(k)} for k in unique],
+            ConsistentRead=True,
+            ProjectionExpression="pk, expires_at",
+        )
+        return {_plain(item)[PK].removeprefix("sent#") for item in items if is_live(_plain(item), now)}
 
     def record(self, key: str) -> None:
         """Conditional put: a live record already there means another attempt recorded it first."""

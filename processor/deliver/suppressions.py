@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from processor.deliver.dynamo import PK, TTL_ATTRIBUTE, TableUnavailable
+from processor.deliver.dynamo import PK, TTL_ATTRIBUTE, batch_get
 from processor.deliver.dynamo import is_conditional_failure as _conditional
 from processor.deliver.threads import Similar
 from processor.deliver.timing import Timing
@@ -35,8 +35,6 @@ SNOOZE = "snooze"
 MUTE = "mute"
 CACHE_SECONDS = 60.0  # the longest a new snooze, or an unmute, waits to take effect
 _CACHE_ENTRIES = 10_000
-_BATCH_GET_LIMIT = 100
-_UNPROCESSED_ROUNDS = 4  # BatchGetItem leaves keys unprocessed when throttled: ask again, a few times
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,24 +72,8 @@ class SuppressionStore:
 
     def get_many(self, keys: list[str]) -> dict[str, Suppression]:
         """BatchGetItem in chunks of 100 (eventually consistent: the cache is older than that anyway)."""
-        found: dict[str, Suppression] = {}
-        for start in range(0, len(keys), _BATCH_GET_LIMIT):
-            request: dict[str, Any] = {
-                self._table.name: {"Keys": [{PK: PREFIX + k} for k in keys[start : start + _BATCH_GET_LIMIT]]}
-            }
-            for _ in range(_UNPROCESSED_ROUNDS):
-                response = self._table.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table.name, []):
-                    suppression = _suppression(item)
-                    found[suppression.key] = suppression
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            else:
-                raise TableUnavailable(
-                    f"DynamoDB left keys unprocessed {_UNPROCESSED_ROUNDS} times (throttled)"
-                )
-        return found
+        items = batch_get(self._table, [{PK: PREFIX + k} for k in keys])
+        return {suppression.key: suppression for suppression in map(_suppression, items)}
 
     def put(self, suppression: Suppression) -> None:
         """Make (or replace: the latest action wins) the suppression of its key."""

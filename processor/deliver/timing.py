@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,13 @@ class Timing:
 
 
 SYSTEM = Timing()
+
+
+def remaining_seconds(context: Any) -> Callable[[], float]:
+    """The invocation's remaining time, from a Lambda context; unlimited without one (a local call)."""
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        return lambda: context.get_remaining_time_in_millis() / 1000.0
+    return lambda: float("inf")
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from processor.deliver.timing import Timing
+from processor.devtools.dynamodb import create_table
 from processor.devtools.function_url import FunctionUrl
 from processor.devtools.kinesis_events import eventbridge_envelope, lambda_kinesis_event
 from processor.devtools.slack_standin import SlackStandIn
@@ -49,7 +50,7 @@ def run(event: dict[str, Any], other: dict[str, Any], say: Callable[[str], None]
     True when the two similar ones were held back and counted, and `other` was posted."""
     from processor import handler, interactions
 
-    _create_table()
+    create_table(TABLE)
     clock = _ShiftedClock()
     metrics: list[dict[str, Any]] = []
     with SlackStandIn(signing_secret=SIGNING_SECRET) as slack:
@@ -114,21 +115,6 @@ def _deliver(handler: Any, events: list[dict[str, Any]]) -> None:
 
 def _thread(slack: SlackStandIn, ts: str) -> list[dict[str, Any]]:
     return [m for m in slack.messages(CHANNEL) if m.get("thread_ts") == ts and m["ts"] != ts]
-
-
-def _create_table() -> None:
-    import boto3
-
-    client = boto3.client("dynamodb")
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.update_time_to_live(
-        TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
-    )
 
 
 def _shown(mrkdwn: str) -> str:

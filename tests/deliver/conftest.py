@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from processor import handler
+from processor.devtools.dynamodb import create_table
 from tests.deliver.fakes import FakeClock
 
 TABLE = "trailalert-delivery"
@@ -22,17 +22,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def table(aws: str) -> str:
     """Exactly the schema infra/ creates: partition key `pk` (S), TTL attribute `expires_at` (N)."""
-    client = boto3.client("dynamodb")
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.update_time_to_live(
-        TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
-    )
-    return TABLE
+    return create_table(TABLE)
 
 
 @pytest.fixture
