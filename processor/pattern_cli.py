@@ -63,10 +63,7 @@ def pattern_command(max_length: int, terraform_external: bool, **flags: Any) -> 
     of JSON on stdout; why it is wider than the rules alone would make it goes to stderr.
     """
     try:
-        if terraform_external:
-            options = rule_options(_terraform_query())
-        else:
-            options = options_from_flags(flags)
+        options = rule_options(_terraform_query()) if terraform_external else options_from_flags(flags)
         forwarding = derive_forwarding(options, max_length)
     except PatternError as error:
         click.echo(f"{len(error.problems)} problem(s):", err=True)
