@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processor.decode.kinesis import decode_kinesis_event
-from processor.decode.result import DecodeFailure
+from processor.decode.shapes import DecodeFailure
 from processor.deliver.dispatcher import Dispatcher
 from processor.deliver.dynamo import FINISH_SECONDS, MIN_CALL_SECONDS
 from processor.deliver.ledger import DeliveryLedger, MemoryLedger
@@ -33,15 +33,16 @@ from processor.deliver.senders import (
     WebhookSender,
 )
 from processor.deliver.storm import STORM_THRESHOLD
-from processor.deliver.timing import SYSTEM, Deadline, Timing
+from processor.deliver.timing import SYSTEM, Deadline, Timing, remaining_seconds
 from processor.errors import ConfigError
 from processor.fastpath import FastPath, decode_mode
+from processor.log import configure_logging
 from processor.models import DeliveryOutcome, DestinationKind, RuleFailure, Status
 from processor.pipeline import Evaluation, evaluate
 from processor.render.slack import render_decode_failure, render_rule_failure
 from processor.routing import Router
 from processor.rules.ruleset import RuleSet, build_ruleset
-from processor.settings import Settings
+from processor.settings import Settings, load_settings
 
 log = logging.getLogger("trailalert")
 
@@ -322,3 +323,34 @@ class App:
                 "alerts_per_rule": dict(evaluation.alerts_per_rule),
             },
         )
+
+
+# --- The Lambda entry point (processor.handler.handler): one App per container ---------------------
+
+_app: App | None = None
+_app_options: dict[str, Any] = {}
+
+
+def get_app() -> App:
+    global _app
+    if _app is None:
+        settings = load_settings()  # *_SECRET references are read here: once per container
+        configure_logging(settings.log_level)
+        _app = App.from_settings(settings, **_app_options)
+    return _app
+
+
+def reset(**app_options: Any) -> None:
+    """Forget the cached App (tests and the demo change the environment between runs).
+
+    `app_options` are passed to `App.from_settings` for the next App, e.g. `timing=` so tests
+    drive retries and pacing with a fake clock instead of sleeping.
+    """
+    global _app, _app_options
+    _app = None
+    _app_options = dict(app_options)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Kinesis batch in; `{"batchItemFailures": [...]}` out, listing exactly the records to retry."""
+    return get_app().process_kinesis(event, remaining_seconds(context))

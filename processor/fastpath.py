@@ -96,7 +96,12 @@ class FastPath:
         self.fields = self._selector.fields
         self._first = self._selector.first
         wanted = dict.fromkeys([*self.fields, _NAME, _SOURCE, _ERROR, _TIME])
-        self._record, columns = _schema([tuple(key.split(".")) for key in wanted], "Record")
+        # A member read only by later guards (`requestParameters` after `eventName == ...`) is
+        # kept raw and decoded for the few records a later guard reads it in: as a Struct for
+        # every record, it cost the partial decode about a third of its time with the bench's rules.
+        every = {key.split(".")[0] for key in [*self.fields[: self._first], _NAME, _SOURCE, _ERROR, _TIME]}
+        lazy = {key.split(".")[0] for key in self.fields[self._first :] if "." in key} - every - set(wanted)
+        self._record, columns = _schema([tuple(key.split(".")) for key in wanted], "Record", frozenset(lazy))
         self._columns = [columns[tuple(key.split("."))] for key in self.fields]
         self._name, self._source, self._error, self._time = (
             columns[(key,)] for key in (_NAME, _SOURCE, _ERROR, _TIME)
@@ -128,14 +133,16 @@ class FastPath:
             records = [
                 None if might_be_refused(bytes(raw)) else _decoded(self._decode_record, raw) for raw in raws
             ]
-        return self._sort(_unless_deep(records, raws), in_window, count_access_denied=False)
+        return self._sort(_unless_deep(records, raws), raws, in_window, count_access_denied=False)
 
     def kinesis_payloads(self, payloads: Sequence[bytes]) -> Sorted:
         """Sort Kinesis payloads: an EventBridge envelope or a bare record each (anything else,
         KPL aggregates and CloudWatch Logs among them, is kept for the full decode)."""
         envelopes = _unless_deep(self._envelopes(payloads), payloads)
-        if None not in envelopes and _DETAIL_TYPES.issuperset(map(_detail_type, envelopes)):
-            return self._sort(list(map(_detail, envelopes)), None, count_access_denied=True)
+        if None not in envelopes:  # the usual batch: every payload an envelope from CloudTrail
+            detail_types = list(map(_detail_type, envelopes))
+            if set(map(type, detail_types)) == {str} and _DETAIL_TYPES.issuperset(detail_types):
+                return self._sort(list(map(_detail, envelopes)), payloads, None, count_access_denied=True)
         records: list[Any] = []
         for payload, envelope in zip(payloads, envelopes, strict=True):
             record = None
@@ -146,7 +153,7 @@ class FastPath:
                 elif type(detail_type) is str and detail_type.endswith(_VIA_CLOUDTRAIL):
                     record = envelope.detail
             records.append(record if type(record) is self._record else None)
-        return self._sort(records, None, count_access_denied=True)
+        return self._sort(records, payloads, None, count_access_denied=True)
 
     def _envelopes(self, payloads: Sequence[bytes]) -> list[Any]:
         """Each payload decoded as an envelope (None where that fails), in one msgspec call when
@@ -171,32 +178,37 @@ class FastPath:
     def _sort(
         self,
         records: list[Any],
+        raws: Sequence[Any],
         in_window: Callable[[dict[str, Any]], bool] | None,
         *,
         count_access_denied: bool,
     ) -> Sorted:
-        """Sort partially decoded records (None: keep it), a column at a time."""
+        """Sort partially decoded records (None: keep it), a column at a time; `raws[i]` holds
+        the bytes `records[i]` was decoded from (a member kept raw is checked in them)."""
         result = Sorted([])
         positions: Sequence[int] = range(len(records))
         if set(map(type, records)) != {self._record}:  # an envelope's detail may be anything
             positions = [p for p in positions if type(records[p]) is self._record]
             result.keep.extend(sorted(set(range(len(records))).difference(positions)))
             records = [records[p] for p in positions]
+            raws = [raws[p] for p in positions]
         if not records:
             return result
         # Kept whatever the rules: a record without eventName or eventSource (the full decode
         # says what it is), and one with a number in a guarded field (see the module docstring).
         odd: set[int] = set()
-        for column in (self._name(records), self._source(records)):
-            if MISSING in column:
-                odd.update(n for n, value in enumerate(column) if value is MISSING)
+        read: dict[Any, list[Any]] = {}  # column -> its values: a key read twice is read once
+        for column in (self._name, self._source):
+            values = read[column] = column(records)
+            if MISSING in values:
+                odd.update(n for n, value in enumerate(values) if value is MISSING)
         selector = self._selector
-        classes = [self._classes(number, records, odd) for number in range(self._first)]
+        classes = [self._classes(number, records, odd, read=read) for number in range(self._first)]
         plans = selector.plans(list(zip(*classes, strict=True)) if classes else [()] * len(records))
-        self._refine(plans, records, odd)
+        self._refine(plans, records, raws, odd)
         verdicts = list(map(_VERDICT, plans))
         if in_window is not None:
-            times = self._time(records)
+            times = read.get(self._time) or self._time(records)
             for n, when in enumerate(times):
                 if n not in odd and not in_window({_TIME: when}):
                     verdicts[n] = _OUTSIDE
@@ -206,7 +218,7 @@ class FastPath:
         result.ignored = verdicts.count(IGNORED)
         result.outside = verdicts.count(_OUTSIDE)
         if count_access_denied and result.unmatched:
-            errors = self._error(records)
+            errors = read.get(self._error) or self._error(records)
             result.access_denied = sum(
                 map(is_access_denied_code, compress(errors, map(UNMATCHED.__eq__, verdicts)))
             )
@@ -214,17 +226,30 @@ class FastPath:
         result.keep.sort()
         return result
 
-    def _classes(self, number: int, records: list[Any], odd: set[int]) -> list[int]:
+    def _classes(
+        self,
+        number: int,
+        records: list[Any],
+        odd: set[int],
+        raws: Sequence[Any] = (),
+        read: dict[Any, list[Any]] | None = None,
+    ) -> list[int]:
         """The selector's classes of field `number` in `records`; a record whose value is a
-        number goes into `odd`."""
-        column = self._columns[number](records)
+        number, or that the partial decode cannot tell, goes into `odd`. `read` holds the
+        columns read already (and gets this one)."""
+        reader = self._columns[number]
+        column = read.get(reader) if read is not None else None
+        if column is None:
+            column = reader(records, raws)
+            if read is not None:
+                read[reader] = column
         if not REMEMBERED_TYPES.issuperset(map(type, column)):
             numbers: set[int] = set()
             column = _as_leaves(column, numbers)
             odd.update(numbers)
         return self._selector.column_classes(number, column)
 
-    def _refine(self, plans: list[Any], records: list[Any], odd: set[int]) -> None:
+    def _refine(self, plans: list[Any], records: list[Any], raws: Sequence[Any], odd: set[int]) -> None:
         """Replace each plan that awaits later fields by its final plan, a group of records
         awaiting the same fields at a time."""
         groups: dict[tuple[int, ...], list[int]] = {}
@@ -233,8 +258,9 @@ class FastPath:
                 groups.setdefault(plan.later, []).append(n)
         for later, members in groups.items():
             group = [records[n] for n in members]
+            group_raws = [raws[n] for n in members]
             numbers: set[int] = set()
-            classes = [self._classes(number, group, numbers) for number in later]
+            classes = [self._classes(number, group, numbers, group_raws) for number in later]
             odd.update(members[n] for n in numbers)
             first = [plans[n].classes for n in members]
             refined = self._selector.refined(first, later, list(zip(*classes, strict=True)))
@@ -273,19 +299,23 @@ def _decoded(decode: Callable[[Any], Any], data: Any) -> Any:
 
 def _unless_deep(decoded: list[Any], raws: Sequence[Any]) -> list[Any]:
     """`decoded`, with None for each record that may nest deeper than orjson reads (1,024
-    levels): msgspec's own limit follows Python's recursion limit, which a program may raise."""
-    if max(map(len, raws), default=0) < _DEEP_BYTES:
+    levels): msgspec's own limit follows the interpreter's recursion limit, which may be higher."""
+    long = list(compress(raws, map(_DEEP_BYTES.__le__, map(len, raws))))
+    if not long or max(map(_openers, long)) < _DEEP:
         return decoded
     return [
-        None
-        if len(raw) >= _DEEP_BYTES and bytes(raw).count(b"[") + bytes(raw).count(b"{") >= _DEEP
-        else found
+        None if len(raw) >= _DEEP_BYTES and _openers(raw) >= _DEEP else found
         for raw, found in zip(raws, decoded, strict=True)
     ]
 
 
-# A record nested this deep has at least this many opening brackets, and twice as many bytes.
-_DEEP: Final = 1000
+def _openers(raw: Any) -> int:
+    data = raw if type(raw) is bytes else bytes(raw)
+    return data.count(b"[") + data.count(b"{")
+
+
+# A record nested deeper than orjson reads has more opening brackets than this, and twice as many bytes.
+_DEEP: Final = 1024
 _DEEP_BYTES: Final = 2 * _DEEP
 _first_byte = operator.itemgetter(0)
 _last_byte = operator.itemgetter(-1)
@@ -303,7 +333,7 @@ def _as_leaves(values: list[Any], numbers: set[int]) -> list[Any]:
         kind = type(value)
         if kind in REMEMBERED_TYPES or (kind is int and _INT64[0] <= value <= _INT64[1]):
             out.append(value)
-        elif kind is int or kind is float:
+        elif kind is int or kind is float or value is ODD:
             numbers.add(position)
             out.append(MISSING)
         else:  # an object or an array
@@ -344,7 +374,7 @@ class _Column:
         self.steps = steps
         self._all = operator.attrgetter(".".join(attribute for attribute, _, _ in steps))
 
-    def __call__(self, records: list[Any]) -> list[Any]:
+    def __call__(self, records: list[Any], raws: Sequence[Any] = ()) -> list[Any]:
         try:
             return list(map(self._all, records))
         except AttributeError:  # something on the way is not an object holding the member
@@ -363,6 +393,44 @@ class _Column:
             else:
                 return MISSING
         return node
+
+
+class _LazyColumn:
+    """Reads one key below a member kept raw (see `_schema`): the member is decoded for each
+    record read, with the Struct it would have had; `ODD` when it cannot be, or when the
+    record's bytes may spell the key with a dot in a member's name (`"requestParameters.roleArn"`:
+    the decode of the record refuses no such spelling for a member kept raw, to spare every
+    record the scan of those names; a backslash may hide one behind an escape): such a record is
+    kept and decoded in full."""
+
+    def __init__(self, member: str, attribute: str, decode: Callable[[Any], Any], inner: _Column) -> None:
+        self._attribute = attribute
+        self._decode = decode
+        self._inner = inner
+        self._dotted = b'"' + member.encode() + b"."
+
+    def __call__(self, records: list[Any], raws: Sequence[Any] = ()) -> list[Any]:
+        return list(map(self.one, records, raws))
+
+    def one(self, record: Any, raw: Any) -> Any:
+        data = bytes(raw)
+        if self._dotted in data or b"\\" in data:
+            return ODD
+        value = getattr(record, self._attribute)
+        if value is MISSING:
+            return MISSING
+        try:
+            node = self._decode(value)
+        except _REFUSED:  # a refused spelling below, or too deep for msgspec: the full decode decides
+            return ODD
+        return self._inner.one(node)
+
+
+class _Odd:
+    """A value the partial decode cannot tell: its record is kept and decoded in full."""
+
+
+ODD: Final = _Odd()
 
 
 # msgspec finds a member by scanning a Struct's fields from the one after the field found last:
@@ -384,8 +452,13 @@ _DOCUMENT_ORDER: Final = {
 }
 
 
-def _schema(keys: list[tuple[str, ...]], name: str) -> tuple[type, dict[tuple[str, ...], _Column]]:
+def _schema(
+    keys: list[tuple[str, ...]], name: str, lazy: frozenset[str] = frozenset()
+) -> tuple[type, dict[tuple[str, ...], Any]]:
     """The Struct of an object holding `keys` (segment tuples), and a column reader per key.
+
+    A member named in `lazy` is kept as a msgspec.Raw, decoded (with the same Struct it would
+    have had) only when a key below it is read.
 
     A member whose keys go on with a list index (`items.0.x`) may be a list as well as an
     object: its list's elements are Structs of what follows the indexes. Every spelling of a key
@@ -399,9 +472,11 @@ def _schema(keys: list[tuple[str, ...]], name: str) -> tuple[type, dict[tuple[st
         rests = members.setdefault(key[0], [])
         if len(key) > 1:
             rests.append(key[1:])
-            dotted.update(".".join(key[:end]) for end in range(2, len(key) + 1))
+            if key[0] not in lazy:  # a lazy member's spellings are looked for in its record's bytes
+                dotted.update(".".join(key[:end]) for end in range(2, len(key) + 1))
     fields: list[tuple[str, Any, Any]] = []
     steps: dict[tuple[str, ...], list[tuple[str, int | None, frozenset[type]]]] = {}
+    lazy_columns: dict[tuple[str, ...], _LazyColumn] = {}
     for member, rests in sorted(members.items(), key=lambda item: _DOCUMENT_ORDER.get(item[0], 99)):
         attribute = _attribute(member)
         if (member,) in keys:
@@ -414,7 +489,8 @@ def _schema(keys: list[tuple[str, ...]], name: str) -> tuple[type, dict[tuple[st
         element, in_element = _schema(tails, f"{name}_{len(fields)}e") if tails else (None, {})
         indexed = any(is_canonical_index(rest[0]) for rest in rests)
         elements = list[_value(element)] if indexed else list[msgspec.Raw]  # type: ignore[misc]
-        fields.append((attribute, Union[child, elements, str, int, float, bool, None], _member(member)))  # noqa: UP007
+        value = Union[child, elements, str, int, float, bool, None]  # noqa: UP007
+        fields.append((attribute, msgspec.Raw if member in lazy else value, _member(member)))
         for rest, column in below.items():
             walk = list(column.steps)
             if is_canonical_index(rest[0]):  # a list may stand where the object does
@@ -425,12 +501,15 @@ def _schema(keys: list[tuple[str, ...]], name: str) -> tuple[type, dict[tuple[st
                         attribute_of, index, structs = walk[step]
                         walk[step] = (attribute_of, index, structs | element_structs)
             steps[(member, *rest)] = walk
+            if member in lazy:
+                decode = msgspec.json.Decoder(value).decode
+                lazy_columns[(member, *rest)] = _LazyColumn(member, attribute, decode, _Column(walk))
     fields += [(f"r{n}", _REFUSE, _member(spelling)) for n, spelling in enumerate(sorted(dotted))]
     struct = msgspec.defstruct(name, fields, gc=False)
-    columns = {
+    columns: dict[tuple[str, ...], Any] = {
         key: _Column([(_attribute(key[0]), None, frozenset({struct})), *walk]) for key, walk in steps.items()
     }
-    return struct, columns
+    return struct, {**columns, **lazy_columns}
 
 
 def _attribute(member: str) -> str:

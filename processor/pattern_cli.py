@@ -18,7 +18,7 @@ import click
 from processor.errors import ConfigError
 from processor.rules.forwarding import MAX_PATTERN_LENGTH, Forwarding, forwarding_pattern, pattern_json
 from processor.rules.ruleset import check_rules
-from processor.rules_cli import rule_flags
+from processor.rules_cli import options_from_flags, rule_flags
 from processor.settings import rule_options
 
 
@@ -63,19 +63,7 @@ def pattern_command(max_length: int, terraform_external: bool, **flags: Any) -> 
     of JSON on stdout; why it is wider than the rules alone would make it goes to stderr.
     """
     try:
-        if terraform_external:
-            options = rule_options(_terraform_query())
-        else:
-            options = rule_options(
-                rules=flags["rules"],
-                ignore_rules=flags["ignore_rules"],
-                separator=flags["rules_separator"],
-                use_default_rules=flags["use_default_rules"],
-                events_to_track=flags["events_to_track"],
-                function_name=flags["function_name"],
-                rules_file=flags["rules_file"],
-                use_detection_pack=flags["use_detection_pack"],
-            )
+        options = rule_options(_terraform_query()) if terraform_external else options_from_flags(flags)
         forwarding = derive_forwarding(options, max_length)
     except PatternError as error:
         click.echo(f"{len(error.problems)} problem(s):", err=True)

@@ -97,18 +97,23 @@ def _decode_mode(report: RulesReport) -> str:
     return decode_mode(rules, setting)[1]
 
 
+def options_from_flags(flags: dict[str, Any]) -> dict[str, Any]:
+    """`check_rules` keywords from the environment, overridden by the flags of `rule_flags`."""
+    return rule_options(
+        rules=flags["rules"],
+        ignore_rules=flags["ignore_rules"],
+        separator=flags["rules_separator"],
+        use_default_rules=flags["use_default_rules"],
+        events_to_track=flags["events_to_track"],
+        function_name=flags["function_name"],
+        rules_file=flags["rules_file"],
+        use_detection_pack=flags["use_detection_pack"],
+    )
+
+
 def _report(flags: dict[str, Any]) -> RulesReport:
     try:
-        options = rule_options(
-            rules=flags["rules"],
-            ignore_rules=flags["ignore_rules"],
-            separator=flags["rules_separator"],
-            use_default_rules=flags["use_default_rules"],
-            events_to_track=flags["events_to_track"],
-            function_name=flags["function_name"],
-            rules_file=flags["rules_file"],
-            use_detection_pack=flags["use_detection_pack"],
-        )
+        options = options_from_flags(flags)
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
     return check_rules(**options)

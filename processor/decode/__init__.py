@@ -1,10 +1,8 @@
 """Decoding of every shape a Kinesis record can carry into CloudTrail records."""
 
-from processor.decode.kinesis import KinesisBatch, decode_kinesis_event
+from processor.decode.kinesis import KinesisBatch, decode_kinesis_event, decode_payload
 from processor.decode.kpl import aggregate, deaggregate, is_aggregated
-from processor.decode.payload import decode_payload
-from processor.decode.result import DecodedPayload, DecodeFailure
-from processor.decode.shapes import is_cloudtrail_record
+from processor.decode.shapes import DecodedPayload, DecodeFailure, is_cloudtrail_record
 
 __all__ = [
     "DecodeFailure",

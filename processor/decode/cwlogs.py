@@ -5,9 +5,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from processor.decode.jsonload import json_kind, load_json
-from processor.decode.result import PayloadBuilder
-from processor.decode.shapes import EVENTBRIDGE, single_record
+from processor.decode.shapes import EVENTBRIDGE, PayloadBuilder, json_kind, load_json, single_record
 from processor.errors import DecodeError
 
 CWLOGS = "cwlogs"

@@ -1,4 +1,8 @@
-"""The Lambda Kinesis event to CloudTrail records, one failure per unreadable item or sub-item."""
+"""The Lambda Kinesis event to CloudTrail records, one failure per unreadable item or sub-item.
+
+A Kinesis record's payload is a KPL aggregate, a gzip CloudWatch Logs message, or JSON (an
+EventBridge envelope or a bare record), told apart by its first bytes.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from processor.decode.payload import collect_payload
-from processor.decode.result import DecodeFailure, PayloadBuilder
+from processor.decode.cwlogs import GZIP_MAGIC, InflateBudget, collect_cwlogs
+from processor.decode.kpl import MAGIC as KPL_MAGIC
+from processor.decode.kpl import deaggregate
+from processor.decode.shapes import DecodedPayload, DecodeFailure, PayloadBuilder, collect_json, load_json
 from processor.errors import DecodeError
 from processor.models import Record
 
@@ -187,3 +193,48 @@ def _data(item: Any, kinesis: Any, has_sequence_number: bool) -> bytes:
         return b64decode(data)
     except ValueError as exc:  # binascii.Error, or non-ASCII characters in the string
         raise DecodeError(f"kinesis data is not valid base64: {exc}") from None
+
+
+# --- One payload ---------------------------------------------------------------------------------
+
+KPL_PREFIX = "kpl+"
+
+
+def decode_payload(data: bytes) -> DecodedPayload:
+    """Decode a payload: KPL aggregate, gzip CloudWatch Logs message, or JSON.
+
+    Shapes are told apart by their first bytes (KPL magic, gzip magic, else JSON), so nothing
+    is tried twice. Raises DecodeError when the payload as a whole is unreadable; a bad KPL
+    user record or log event is reported in `errors` and the others are still returned.
+    """
+    out = PayloadBuilder()
+    collect_payload(data, out)
+    return out.build()
+
+
+def collect_payload(data: bytes, out: PayloadBuilder) -> None:
+    """`decode_payload` into a builder: the Kinesis loop reads it directly, saving a frozen copy.
+
+    All the gzip members of the payload (one per KPL user record, at most) share one inflate
+    budget, so a small aggregate of many members cannot inflate without bound."""
+    if data.startswith(KPL_MAGIC):
+        budget = InflateBudget()
+        for i, user_record in enumerate(deaggregate(data)):
+            where = f"KPL user record {i}: "
+            try:
+                _collect(user_record, out, KPL_PREFIX, where, budget)
+            except DecodeError as exc:
+                out.fail(f"{where}{exc}")
+    else:
+        _collect(data, out, "", "", None)
+
+
+def _collect(data: bytes, out: PayloadBuilder, prefix: str, where: str, budget: InflateBudget | None) -> None:
+    if not data:
+        raise DecodeError("payload is empty (0 bytes)")
+    if data.startswith(GZIP_MAGIC):
+        collect_cwlogs(data, out, prefix, where, budget or InflateBudget())
+    elif prefix and data.startswith(KPL_MAGIC):
+        raise DecodeError("KPL aggregate nested inside a KPL aggregate (the KPL never nests them)")
+    else:
+        collect_json(load_json(data), out, prefix, where)

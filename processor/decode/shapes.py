@@ -1,13 +1,111 @@
-"""Recognising CloudTrail records in parsed JSON: EventBridge envelopes, bare records, log files."""
+"""Recognising CloudTrail records in parsed JSON, and what decoding produces.
+
+Parsing is orjson's, with reasons precise enough to diagnose a producer from a log line; the
+shapes are EventBridge envelopes, bare records and log files; a payload's records and failures
+are collected in a PayloadBuilder and frozen into a DecodedPayload.
+"""
 
 from __future__ import annotations
 
 import reprlib
+from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from processor.decode.jsonload import json_kind
-from processor.decode.result import PayloadBuilder
+import orjson
+
 from processor.errors import DecodeError
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedPayload:
+    """The CloudTrail records found in one payload (one Kinesis record's data).
+
+    `sources[i]` names the shape `events[i]` came in ("eventbridge", "cloudtrail",
+    "cloudtrail-file", "cwlogs", "kpl+eventbridge", ...), so callers can tell pipelines apart.
+    `errors` are failures of sub-items (one log event, one KPL user record) inside a payload
+    that was otherwise readable; a wholly unreadable payload raises DecodeError instead.
+    `skipped` counts CloudWatch Logs control messages, which carry no records by design.
+    """
+
+    events: tuple[dict[str, Any], ...]
+    sources: tuple[str, ...]
+    skipped: int = 0
+    errors: tuple[str, ...] = ()
+
+
+class PayloadBuilder:
+    """Mutable accumulator shared by the shape decoders, frozen once by `build()`."""
+
+    __slots__ = ("events", "sources", "errors", "skipped")
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.sources: list[str] = []
+        self.errors: list[str] = []
+        self.skipped = 0
+
+    def add(self, event: dict[str, Any], source: str) -> None:
+        self.events.append(event)
+        self.sources.append(source)
+
+    def fail(self, reason: str) -> None:
+        self.errors.append(reason)
+
+    def build(self) -> DecodedPayload:
+        return DecodedPayload(tuple(self.events), tuple(self.sources), self.skipped, tuple(self.errors))
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeFailure:
+    """An input item (or a part of it) that yielded no record, and why.
+
+    `item_id` is the item's retry key (a Kinesis sequence number); one item may have several
+    failures when several of its sub-items (log events, KPL user records) are bad.
+    """
+
+    item_id: str
+    reason: str
+
+
+def load_json(data: bytes | str) -> Any:
+    """Parse `data` with orjson; on failure raise DecodeError saying what and where.
+
+    orjson reports invalid UTF-8 as "str is not valid UTF-8: surrogates not allowed" and
+    gives positions in characters, so the failure path works out the real cause and the
+    byte offset. The success path is a bare `orjson.loads`.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(_describe(data, exc)) from None
+
+
+def _describe(data: bytes | str, exc: orjson.JSONDecodeError) -> str:
+    if isinstance(data, str):
+        return f"not JSON: {exc.msg} at character {exc.pos}"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"not UTF-8: {bad.reason} (byte 0x{data[bad.start]:02x} at byte {bad.start})"
+    if not text.strip():
+        return f"not JSON: empty document ({len(data)} bytes of whitespace)"
+    return f"not JSON: {exc.msg} at byte {len(text[: exc.pos].encode())}"
+
+
+def json_kind(value: Any) -> str:
+    """The JSON name of a parsed value's type, for messages such as "JSON array, expected ..."."""
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return "number"
+
 
 EVENTBRIDGE = "eventbridge"
 CLOUDTRAIL = "cloudtrail"

@@ -171,36 +171,36 @@ class Selector(Generic[T]):
         if None not in found:
             return found  # type: ignore[return-value]
         tests = self._string_tests[number]
-        missed = found.count(None)
-        if tests is not None and missed >= BULK_STRINGS:
-            if missed == len(found) and _STR_ONLY.issuperset(map(type, values)):
-                new: Sequence[int] = range(missed)
-                strings = values
-            else:
-                new = [p for p, known in enumerate(found) if known is None and type(values[p]) is str]
-                strings = [values[p] for p in new]
-            results = list(zip(*(list(test(strings)) for test in tests), strict=True))  # type: ignore[misc]
-            by_results = self._by_results[number]
-            classes = list(map(by_results.get, results))
-            if None in classes:
-                for position, known in enumerate(classes):
-                    if known is None:
-                        known = by_results.get(results[position])
-                        if known is None:
-                            known = by_results[results[position]] = self._class_of(number, strings[position])
-                        classes[position] = known
-            memo = self._memos[number]
-            if len(memo) + len(strings) > MEMO_LIMIT:
-                memo.clear()
-            memo.update(zip(strings, classes, strict=True))
-            if type(new) is range:
-                return classes  # type: ignore[return-value]
-            for position, class_id in zip(new, classes, strict=True):
+        if tests is not None and found.count(None) >= BULK_STRINGS:
+            if _STR_ONLY.issuperset(map(type, values)):  # every value through the tests, in C
+                return self._string_classes(number, tests, values)
+            new = [p for p, known in enumerate(found) if known is None and type(values[p]) is str]
+            strings = [values[p] for p in new]
+            for position, class_id in zip(new, self._string_classes(number, tests, strings), strict=True):
                 found[position] = class_id
         for position, known in enumerate(found):
             if known is None:
                 found[position] = self._class_of(number, values[position])
         return found  # type: ignore[return-value]
+
+    def _string_classes(self, number: int, tests: list[Any], strings: list[str]) -> list[int]:
+        """The classes of many strings of field `number` from the results of its string tests
+        (guards.string_test), each combination of results classified once; remembered."""
+        results = list(zip(*(list(test(strings)) for test in tests), strict=True))
+        by_results = self._by_results[number]
+        classes = list(map(by_results.get, results))
+        if None in classes:
+            for position, known in enumerate(classes):
+                if known is None:
+                    known = by_results.get(results[position])
+                    if known is None:
+                        known = by_results[results[position]] = self._class_of(number, strings[position])
+                    classes[position] = known
+        memo = self._memos[number]
+        if len(memo) + len(strings) > MEMO_LIMIT:
+            memo.clear()
+        memo.update(zip(strings, classes, strict=True))
+        return classes
 
     def plans(self, classes: list[tuple[int, ...]]) -> list[Plan[T]]:
         """`plan` of each tuple of first-level classes."""
