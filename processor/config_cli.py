@@ -30,7 +30,7 @@ def config_group() -> None:
 @click.option(
     "--resolve-secrets",
     is_flag=True,
-    help="Read SLACK_BOT_TOKEN_SECRET, HOOK_URL_SECRET and CONFIGURATION_SECRET (SSM or Secrets Manager) and check the values.",
+    help="Read the processor's *_SECRET references (SSM or Secrets Manager) and check the values.",
 )
 def check_command(resolve_secrets: bool) -> None:
     """Check every setting of the Lambda, destinations and rules included; exit 1 on any problem.
