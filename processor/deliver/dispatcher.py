@@ -156,10 +156,11 @@ class Dispatcher:
                 results[index] = DeliveryOutcome(
                     alert, destination, Status.DUPLICATE, "delivered before; not sent again"
                 )
-            elif index in held:
-                results[index] = self._suppressed(alert, destination, held[index], stats)
             elif keys[index] in first_of:
                 repeats[index] = first_of[keys[index]]
+            elif index in held:
+                first_of[keys[index]] = index
+                results[index] = self._suppressed(alert, destination, held[index], stats)
             else:
                 first_of[keys[index]] = index
                 groups.setdefault(destination, []).append(index)
@@ -171,7 +172,7 @@ class Dispatcher:
                 outcomes = [self._deliver_one(alert, destination, budget, stats) for alert in group]
             results.update(zip(indexes, outcomes, strict=True))
         self._update_thread_parents(budget, stats)
-        self._sum_up_suppressed(held, pairs, budget, stats)
+        self._sum_up_suppressed({i: held[i] for i in held if i in results}, pairs, budget, stats)
         for index, first in repeats.items():
             results[index] = _repeat_of(results[first], pairs[index][0])
         return [results[i] for i in range(len(pairs))]
