@@ -124,7 +124,7 @@ class Interactions:
                 extra={
                     "action": click.action_id,
                     "user": click.user,
-                    "reason": f"{type(exc).__name__}: {exc}",
+                    "reason": _reason(exc),
                 },
             )
             self._tell(click, "Something failed on trailalert's side; nothing more was changed. Try again.")
@@ -146,7 +146,7 @@ class Interactions:
         try:  # kept on the thread, so that updating its "N more in thread" keeps the note
             self._threads.set_note(similar.thread, click.message_ts, note)
         except Exception as exc:  # cosmetic: the next count update would drop the note
-            log.warning("could not keep the note on the thread", extra={"reason": f"{type(exc).__name__}"})
+            log.warning("could not keep the note on the thread", extra={"reason": _reason(exc)})
         self._post(click.channel, SlackMessage(note, (_section(note),)), click.thread_ts)
         log.info("acknowledged", extra={"user": click.user, "channel": click.channel, "ts": click.message_ts})
 
@@ -221,7 +221,7 @@ class Interactions:
         except Exception as exc:
             log.error(
                 "could not store a suppression",
-                extra={"user": user, "reason": f"{type(exc).__name__}: {exc}"},
+                extra={"user": user, "reason": _reason(exc)},
             )
             return _update_view("Nothing was changed: trailalert could not store it. Try again.")
         return _answer(200)
@@ -260,7 +260,7 @@ class Interactions:
                 thread_ts,
             )
         except Exception as exc:
-            log.error("could not post the audit line", extra={"reason": f"{type(exc).__name__}: {exc}"})
+            log.error("could not post the audit line", extra={"reason": _reason(exc)})
 
     # --- helpers ---
 
@@ -284,7 +284,7 @@ class Interactions:
                 )
             )
         except Exception as exc:
-            log.warning("could not tell the responder", extra={"reason": f"{type(exc).__name__}"})
+            log.warning("could not tell the responder", extra={"reason": _reason(exc)})
 
     def _post(self, channel: str, message: SlackMessage, thread_ts: str) -> None:
         self._call(
@@ -321,6 +321,17 @@ class Click:
         if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
             return None
         return cls(payload, actions[0])
+
+
+def _reason(exc: Exception) -> str:
+    """What failed, for the log: the exception's type and the service's error code, never its text
+    (http.client quotes a malformed Authorization header, the bot token, in its message)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):  # botocore: {"Error": {"Code": ...}}
+        code = response.get("Error", {}).get("Code")
+    else:  # slack_sdk's SlackResponse: {"ok": false, "error": ...}
+        code = response.get("error") if hasattr(response, "get") else None
+    return f"{type(exc).__name__}: {code}" if code else type(exc).__name__
 
 
 def _body(event: dict[str, Any]) -> bytes:

@@ -511,6 +511,10 @@ def load_interaction_settings(
         values[name] = value
     if len(values["TRIAGE_SIGNING_KEY"]) < 32:
         raise ConfigError("TRIAGE_SIGNING_KEY", "must be at least 32 characters (a random key)")
+    if _has_space(values["SLACK_BOT_TOKEN"]):  # never quoted: it is a secret
+        raise ConfigError(
+            "SLACK_BOT_TOKEN", "contains whitespace or a control character (a copy-paste error?)"
+        )
     log_level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
     if log_level not in _LOG_LEVELS:
         raise ConfigError("LOG_LEVEL", f"{log_level!r} is not one of {sorted(_LOG_LEVELS)}")

@@ -127,3 +127,15 @@ def test_without_organizations_access_alerts_show_the_id(triage: Triage) -> None
     triage.deliver(similar("evt-1"), similar("evt-2", account="444455556666"))  # no organization exists
     assert "in 111122223333 (rule" in triage.alert("evt-1").payload["text"]
     assert "in 444455556666 (rule" in triage.alert("evt-2").payload["text"]
+
+
+def test_a_bot_token_with_a_space_fails_the_interactions_function_without_quoting_it() -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-secret part",
+        "SLACK_SIGNING_SECRET": "s",
+        "TRIAGE_SIGNING_KEY": TRIAGE_KEY,
+        "DYNAMODB_TABLE_NAME": "t",
+    }
+    with pytest.raises(ConfigError) as error:
+        load_interaction_settings(env)
+    assert error.value.setting == "SLACK_BOT_TOKEN" and "xoxb-secret" not in str(error.value)
