@@ -682,7 +682,7 @@ resource "aws_lambda_function_url" "interactions" {
 resource "aws_lambda_permission" "interactions_url" {
   #checkov:skip=CKV_AWS_301:Slack's Interactivity URL must be public (Slack cannot sign with AWS credentials); only function-URL requests, each checked for Slack's signature.
   count                  = local.triage ? 1 : 0
-  statement_id           = "FunctionUrlAllowPublicAccess"
+  statement_id           = "TrailalertSlackInvokeFunctionUrl"
   action                 = "lambda:InvokeFunctionUrl"
   function_name          = aws_lambda_function.interactions[0].function_name
   principal              = "*"
@@ -692,7 +692,7 @@ resource "aws_lambda_permission" "interactions_url" {
 resource "aws_lambda_permission" "interactions_invoke" {
   #checkov:skip=CKV_AWS_301:Only through the function URL (invoked_via_function_url), where every request is checked for Slack's signature.
   count                    = local.triage ? 1 : 0
-  statement_id             = "FunctionUrlAllowInvokeAction"
+  statement_id             = "TrailalertSlackInvokeFunction"
   action                   = "lambda:InvokeFunction"
   function_name            = aws_lambda_function.interactions[0].function_name
   principal                = "*"
