@@ -91,7 +91,10 @@ def test_concatenated_gzip_members_are_one_file():
             "gzip data is corrupt: Error -3 while decompressing data: unknown compression method"
             " (at compressed byte 10)",
         ),
-        (gzip.compress(b'{"Records": []}', mtime=0)[:-4], "gzip data is truncated: the stream ends after 31 bytes"),
+        (
+            gzip.compress(b'{"Records": []}', mtime=0)[:-4],
+            "gzip data is truncated: the stream ends after 31 bytes",
+        ),
         (b"", "not JSON: the object is empty"),
         (
             b'{"Records": []} trailing',
