@@ -36,6 +36,7 @@ class RuleRef:
     destinations: tuple[Destination, ...] = ()  # added to the account's destinations
     threshold: Threshold | None = None  # alert only on the Nth match in a window (per container)
     group_by: tuple[str, ...] = ()  # flat keys: what the threshold counts per, and the thread key
+    runbook: str = ""  # rule files: what a responder checks first
 
 
 # Severities from least to most severe; SEVERITY_ROUTING's min_severity compares by this order.
@@ -56,6 +57,9 @@ class Threshold:
 
     count: int
     window_seconds: int
+    # A key naming a list (requestParameters.names): a match counts its items, not 1, so five
+    # calls reading ten parameters each are fifty reads. Empty: every match counts 1.
+    count_values: str = ""
 
 
 class DestinationKind(StrEnum):

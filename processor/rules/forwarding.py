@@ -13,6 +13,7 @@ What narrows (a conjunct of `and`, or every branch of an `or`):
 * `event["k"] == "v"`, `event.get("k") == "v"`, `event.get("k") in ["a", "b"]`
   (with `event.get("k", d)` only when the default `d` itself cannot pass the test)
 * `event["k"].startswith("p")` / `.endswith("s")` (EventBridge prefix / suffix matching)
+* `"text" in event.get("k", "")` (EventBridge wildcard matching, `*text*`)
 * `"k" in event`, a bare `event["k"]` (the field exists: EventBridge's `exists: true`, which a
   null value passes too), `event.get("k") is not None`,
   `event.get("k") is True/False`; `"k" not in event` only for fields CloudTrail writes as scalars
@@ -82,8 +83,8 @@ SCALAR_FIELDS: Final[frozenset[str]] = frozenset(
 BOOLEAN_FIELDS: Final[frozenset[str]] = frozenset({"readOnly", "managementEvent"})
 
 # A matcher is one element of an EventBridge field's list, kept hashable: ("equals", "v"),
-# ("prefix", "p"), ("suffix", "s"), ("exists", True/False), ("literal", True/False) for JSON
-# true/false.
+# ("prefix", "p"), ("suffix", "s"), ("wildcard", "*v*"), ("exists", True/False), ("literal",
+# True/False) for JSON true/false.
 Matcher = tuple[str, Any]
 # A term is a conjunction of field tests (field -> matchers, any of which passes), sorted by field.
 Term = tuple[tuple[str, frozenset[Matcher]], ...]
@@ -183,6 +184,9 @@ def _compare(node: ast.Compare) -> Union:
             return _term(key, {("exists", True)})
         return _term(key, {("exists", False)}) if key in SCALAR_FIELDS else _ANY
     field, other = _Field.of(left), right
+    text = patterns.str_literal(left)
+    if text is not None and isinstance(op, ast.In) and _Field.of(right) is not None:
+        return _contains(_Field.of(right), text)  # type: ignore[arg-type]
     if field is None and isinstance(op, ast.Eq | ast.Is):
         field, other = _Field.of(right), left
     if field is None or not isinstance(other, ast.Constant | ast.List | ast.Tuple | ast.Set):
@@ -196,6 +200,13 @@ def _compare(node: ast.Compare) -> Union:
     if isinstance(op, ast.IsNot) and isinstance(other, ast.Constant) and other.value is None:
         return field.term(("exists", True), when_missing=lambda d: d is not None)
     return _ANY
+
+
+def _contains(field: _Field, text: str) -> Union:
+    """`"text" in field`: the field is a string holding `text` (a wildcard; "" only needs the field)."""
+    escaped = text.replace("\\", "\\\\").replace("*", "\\*")
+    matcher = ("wildcard", f"*{escaped}*") if text else ("exists", True)
+    return field.term(matcher, when_missing=lambda default: isinstance(default, str) and text in default)
 
 
 def _equals(field: _Field, elements: list[ast.expr]) -> Union:
@@ -479,7 +490,7 @@ def _term_json(term: Term) -> dict[str, Any]:
 
 
 def _matchers_json(matchers: frozenset[Matcher]) -> list[Any]:
-    order = {"equals": 0, "literal": 1, "prefix": 2, "suffix": 3, "exists": 4}
+    order = {"equals": 0, "literal": 1, "prefix": 2, "suffix": 3, "wildcard": 4, "exists": 5}
     out: list[Any] = []
     for kind, value in sorted(matchers, key=lambda m: (order[m[0]], repr(m[1]))):
         if kind in ("equals", "literal"):

@@ -51,11 +51,22 @@ class ThresholdCounter:
         horizon = now - threshold.window_seconds
         while times and times[0] <= horizon:
             times.popleft()
-        times.append(now)
+        times.extend([now] * _weight(event, threshold.count_values, threshold.count))
         if len(times) < threshold.count:
             return False
         times.clear()  # one alert per burst; the next alert needs another `count` matches
         return True
+
+
+def _weight(event: dict[str, Any], key: str, cap: int) -> int:
+    """How much one match counts: the items of the list at `key` (at least 1, at most `cap`, so
+    an attacker's list of a million names costs no more than one burst), else 1."""
+    if not key:
+        return 1
+    node: Any = event
+    for segment in key.split("."):
+        node = node.get(segment) if isinstance(node, dict) else None
+    return min(max(len(node), 1), cap) if isinstance(node, list) else 1
 
 
 def _group_value(event: dict[str, Any], key: str) -> str:

@@ -70,6 +70,8 @@ EDGE_RULES = [
     '(event.get("eventSource") == "s3.amazonaws.com" if event.get("readOnly") is True'
     ' else event["eventSource"] == "kms.amazonaws.com")',
     'event.get("eventName") == "Decrypt" or event.get("userIdentity.type") in ["AWSService"]',
+    '"crypt" in event.get("eventName", "") and event.get("userIdentity.type") != "Root"',
+    '"Access" in event["errorCode"] or "" in event.get("eventSource", 7)',
 ]
 
 

@@ -45,6 +45,16 @@ def test_a_valid_file_compiles_with_its_metadata(tmp_path: Path) -> None:
             "threshold count",
         ),
         (
+            "id: a\ntitle: t\ndescription: d\nseverity: low\ncondition: 'True'\nthreshold: {count: 2, count_values: [x]}\n",
+            6,
+            "count_values must be a key",
+        ),
+        (
+            "id: a\ntitle: t\ndescription: d\nseverity: low\ncondition: 'True'\nrunbook: ''\n",
+            6,
+            "'runbook' must be",
+        ),
+        (
             "id: a\ntitle: t\ndescription: d\nseverity: low\ncondition: 'True'\ndestinations: {pager: x}\n",
             6,
             "unknown destination 'pager'",

@@ -61,3 +61,31 @@ def test_below_the_threshold_the_next_rules_still_run(tmp_path: Path) -> None:
         "any-secret-read",
         "secrets-burst",
     ]
+
+
+NAMES_BURST = """\
+id: parameters-burst
+title: Many parameters read
+description: d
+severity: high
+condition: event.get("eventName") == "GetParameters"
+threshold: {count: 20, window_seconds: 300, count_values: requestParameters.names}
+group_by: [userIdentity.arn]
+"""
+
+
+def _names(second: int, count: int) -> dict[str, object]:
+    return {**_read(second), "eventName": "GetParameters", "requestParameters": {"names": ["/p"] * count}}
+
+
+def test_count_values_counts_the_items_of_a_list_not_the_calls(tmp_path: Path) -> None:
+    """Stratus Red Team reads its parameters ten at a time: the third call of ten is the 20th read."""
+    rules = ruleset(rules_file=str(write(tmp_path, "r.yml", NAMES_BURST)))
+    matched = [getattr(rules.evaluate(e).matched, "id", None) for e in (_names(0, 10), _names(1, 9))]
+    assert matched == [None, None]
+    assert rules.evaluate(_names(2, 1)).matched.id == "parameters-burst"
+    # a match without the list counts once; an attacker's huge list counts at most one burst
+    assert [rules.evaluate({**_read(3), "eventName": "GetParameters"}).matched for _ in range(19)] == [
+        None
+    ] * 19
+    assert rules.evaluate(_names(4, 10**6)).matched.id == "parameters-burst"

@@ -3,8 +3,8 @@
 A file holds one rule (a mapping with `id`) or several (`rules: [...]`). Each rule:
 
     id, title, description, severity (info/low/medium/high/critical), condition   (required)
-    references: [ids or URLs]          group_by: [flat keys]
-    threshold: {count: N, window_seconds: S}
+    references: [ids or URLs]          group_by: [flat keys]          runbook: what to check first
+    threshold: {count: N, window_seconds: S[, count_values: key of a list whose items each count]}
     destinations: {slack_channel_id: C…, sns_topic_arn: arn:…}
     tests: [{name, event: {partial CloudTrail record}, alert: true|false}]
 
@@ -24,7 +24,7 @@ from processor.rules.files.yamlload import LineDict, LineList, plain
 ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 MAX_WINDOW_SECONDS: Final[int] = 86_400
 _REQUIRED: Final = ("id", "title", "description", "severity", "condition")
-_OPTIONAL: Final = ("references", "threshold", "group_by", "destinations", "tests")
+_OPTIONAL: Final = ("references", "threshold", "group_by", "destinations", "tests", "runbook")
 _TEST_KEYS: Final = frozenset({"name", "event", "alert"})
 _DESTINATION_KEYS: Final = {
     "slack_channel_id": DestinationKind.SLACK_APP,
@@ -113,7 +113,8 @@ def _rule(item: Any, line: int, setting: str, path: str) -> RuleDefinition:
     for key in _REQUIRED:
         if key not in item:
             raise fail(item.line, f"{label}: missing required key {key!r}")
-        if not isinstance(item[key], str) or not item[key].strip():
+    for key in (*_REQUIRED, "runbook"):
+        if key in item and (not isinstance(item[key], str) or not item[key].strip()):
             raise fail(item.line_of(key), f"{label}: {key!r} must be a non-empty string")
     rule_id = item["id"].strip()
     if not ID_PATTERN.fullmatch(rule_id):
@@ -136,6 +137,7 @@ def _rule(item: Any, line: int, setting: str, path: str) -> RuleDefinition:
         destinations=_destinations(item, label, fail),
         threshold=_threshold(item, label, fail),
         group_by=_strings(item, "group_by", label, fail),
+        runbook=str(item.get("runbook", "")).strip(),
     )
     return RuleDefinition(
         ref=ref,
@@ -185,8 +187,12 @@ def _threshold(item: LineDict, label: str, fail: Any) -> Threshold | None:
     if value is None:
         return None
     where = item.line_of("threshold")
-    if not isinstance(value, LineDict) or set(value) - {"count", "window_seconds"} or "count" not in value:
-        raise fail(where, f"{label}: threshold must be {{count: N, window_seconds: S}}")
+    if (
+        not isinstance(value, LineDict)
+        or set(value) - {"count", "window_seconds", "count_values"}
+        or "count" not in value
+    ):
+        raise fail(where, f"{label}: threshold must be {{count: N, window_seconds: S[, count_values: key]}}")
     count, window = value["count"], value.get("window_seconds", 300)
     if type(count) is not int or count < 1:
         raise fail(value.line_of("count"), f"{label}: threshold count must be a whole number >= 1")
@@ -194,7 +200,10 @@ def _threshold(item: LineDict, label: str, fail: Any) -> Threshold | None:
         raise fail(
             value.line_of("window_seconds"), f"{label}: window_seconds must be 1 to {MAX_WINDOW_SECONDS}"
         )
-    return Threshold(count=count, window_seconds=window)
+    count_values = value.get("count_values", "")
+    if not isinstance(count_values, str) or ("count_values" in value and not count_values.strip()):
+        raise fail(value.line_of("count_values"), f"{label}: count_values must be a key (a.b.c)")
+    return Threshold(count=count, window_seconds=window, count_values=count_values.strip())
 
 
 def _tests(item: LineDict, label: str, fail: Any, path: str) -> tuple[RuleTest, ...]:
