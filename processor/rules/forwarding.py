@@ -27,8 +27,9 @@ the like may hold members spelled with dots, which the rules' flat keys read but
 nested patterns would not be guaranteed to match; list positions (`resources.0.ARN`) never narrow.
 
 EventBridge limits a pattern to 2,048 characters by default: when the union does not fit, it is
-widened step by step (absence tests dropped, then every test but the eventName one, then event names
-cut to their verb as prefixes, GetSecretValue -> Get*), and if it still does not fit, every
+widened step by step (absence tests dropped, then every test but the eventName one, then the names
+of writes cut to their verb as prefixes, DeleteTrail -> Delete*, then every event name, GetSecretValue
+-> Get*), and if it still does not fit, every
 CloudTrail event is forwarded. Every step only widens, so the pattern is never narrower than the
 rules need.
 """
@@ -130,6 +131,10 @@ def forwarding_pattern(
     if not terms:  # no rule can ever be True: nothing to narrow towards, forward as before
         return Forwarding(dict(EVERY_CLOUDTRAIL_EVENT), ("no rule can ever match",))
     for label, widen in _WIDENINGS:
+        if label == _VERBS_LABEL:  # before every name is cut to its verb, try cutting fewer
+            prefixed = _fit_write_prefixes(terms, max_length)
+            if prefixed is not None:
+                return Forwarding(prefixed[1], (f"{_WRITES_LABEL} (limit {max_length} characters)",))
         fitted = _simplify(widen(terms))
         pattern = _pattern(fitted)
         if _fits(fitted, pattern, max_length):
@@ -428,6 +433,50 @@ def _event_name_verbs(terms: Union) -> Union:
     )
 
 
+def _fit_write_prefixes(terms: Union, max_length: int) -> tuple[Union, dict[str, Any]] | None:
+    """The names of writes cut to prefixes, as few as needed to fit: first groups of names sharing
+    their first two words (PutBucketPolicy, PutBucketLogging -> PutBucket*), then their verb
+    (Delete*), the groups that save the most characters first (Put and Create, busy with data
+    events and log streams, last). Reads (and runtime calls such as
+    Invoke*) stay whole: they are most of CloudTrail's volume, so Get* or Describe* would forward
+    most events, while the calls under PutBucket* or Delete* are still a small share."""
+    base = _event_names_only(_drop_absence(terms))
+    names = sorted(
+        {v for term in base for key, m in term if key == "eventName" for kind, v in m if kind == "equals"}
+    )
+    cut: dict[str, str] = {}
+    for words in (2, 1):
+        groups: dict[str, list[str]] = {}
+        for name in names:
+            parts = _WORD.findall(name)
+            if len(parts) > words and parts[0] not in _READ_VERBS:
+                groups.setdefault("".join(parts[:words]), []).append(name)
+        ranked = sorted(
+            groups.items(),
+            key=lambda g: (g[0] in _BUSY_VERBS, -sum(len(n) + 3 for n in g[1]) + len(g[0]), g[0]),
+        )
+        for prefix, members in ranked:
+            if words == 2 and len(members) < 2:
+                continue
+            cut.update(dict.fromkeys(members, prefix))
+            fitted = _simplify(_cut_names(base, cut))
+            pattern = _pattern(fitted)
+            if _fits(fitted, pattern, max_length):
+                return fitted, pattern
+    return None
+
+
+def _cut_names(terms: Union, cut: dict[str, str]) -> Union:
+    def widen(matchers: frozenset[Matcher]) -> frozenset[Matcher]:
+        return _tidy(
+            frozenset(
+                ("prefix", cut[v]) if kind == "equals" and v in cut else (kind, v) for kind, v in matchers
+            )
+        )
+
+    return frozenset(tuple((key, widen(m) if key == "eventName" else m) for key, m in term) for term in terms)
+
+
 def _verbs(matchers: frozenset[Matcher]) -> frozenset[Matcher]:
     out: set[Matcher] = set()
     for kind, value in matchers:
@@ -437,12 +486,25 @@ def _verbs(matchers: frozenset[Matcher]) -> frozenset[Matcher]:
 
 
 _VERB: Final = re.compile(r"[A-Z][a-z]+(?=[A-Z0-9])")
+# Verbs of frequent writes (PutObject, CreateLogStream): cut last, after every other verb.
+_BUSY_VERBS: Final = frozenset({"Put", "Create"})
+_WORD: Final = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z][a-z]*|[a-z0-9]+")
+# Verbs of read-only calls, of Batch (mostly BatchGet*) and of runtime calls (Invoke*, Converse*, data
+# events of Lambda and Bedrock): kept whole by _fit_write_prefixes.
+_READ_VERBS: Final = frozenset(
+    {"Get", "List", "Describe", "Head", "Lookup", "Search", "Batch", "Query", "Scan", "Invoke", "Converse"}
+)
 
 
 def _names_only_as_verbs(terms: Union) -> Union:
     return _event_name_verbs(_event_names_only(_drop_absence(terms)))
 
 
+_WRITES_LABEL: Final = (
+    "event names of writes cut to shared prefixes (PutBucketPolicy -> PutBucket*, DeleteTrail -> Delete*;"
+    " reads kept whole) to fit EventBridge's limits"
+)
+_VERBS_LABEL: Final = "event names cut to their verb (GetSecretValue -> Get*) to fit EventBridge's limits"
 _WIDENINGS: Final[tuple[tuple[str | None, Callable[[Union], Union]], ...]] = (
     (None, lambda terms: terms),
     ("absence tests dropped to fit EventBridge's limits", _drop_absence),
@@ -450,10 +512,7 @@ _WIDENINGS: Final[tuple[tuple[str | None, Callable[[Union], Union]], ...]] = (
         "only eventName tests kept (where a term has one) to fit EventBridge's limits",
         lambda terms: _event_names_only(_drop_absence(terms)),
     ),
-    (
-        "event names cut to their verb (GetSecretValue -> Get*) to fit EventBridge's limits",
-        _names_only_as_verbs,
-    ),
+    (_VERBS_LABEL, _names_only_as_verbs),
 )
 
 

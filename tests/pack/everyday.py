@@ -3,7 +3,10 @@
 The bench corpus (bench/corpus.py) is everyday activity in general; these are the ordinary
 neighbours of the pack's detections: scaled-out services reading secrets, single admin SSM
 sessions, patch runs, web security groups, bucket policies for own roles, CI deploys, AMIs shared
-within the organization. One event in ALERT_EVERY is an access-denied error (what the default
+within the organization; and the ordinary side of the categories pack v2 watches: infrastructure-as-code
+deploys (Terraform's user agent, CloudFormation), AWS service principals (Backup, Data Lifecycle
+Manager, Auto Scaling), backup jobs, console reads, security tooling housekeeping, KMS grants to AWS
+services, short MFA session tokens. One event in ALERT_EVERY is an access-denied error (what the default
 rules alert on in real accounts), so the default rules' rate is ~1/ALERT_EVERY here too.
 """
 
@@ -17,6 +20,11 @@ from typing import Any
 ACCOUNT = "111122223333"
 ALERT_EVERY = 200
 START = datetime(2024, 8, 1, tzinfo=UTC)
+TERRAFORM_AGENT = (
+    "APN/1.0 HashiCorp/1.0 Terraform/1.9.5 (+https://www.terraform.io) terraform-provider-aws/5.64.0 "
+    "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.30.4 os/linux lang/go#1.22.6"
+)
+SDK_AGENT = "Boto3/1.34.162 md/Botocore#1.34.162 ua/2.0 os/linux#6.1.102 md/arch#x86_64 lang/python#3.12.5"
 PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
 
 Event = dict[str, Any]
@@ -44,6 +52,14 @@ def _user(name: str) -> dict[str, Any]:
     }
 
 
+def _agent(identity: dict[str, Any]) -> str:
+    """Terraform's user agent for the terraform role (real Terraform sends it), an SDK's otherwise."""
+    if identity.get("invokedBy"):
+        return str(identity["invokedBy"])
+    issuer = identity.get("sessionContext", {}).get("sessionIssuer", {}).get("arn", "")
+    return TERRAFORM_AGENT if issuer.endswith(":role/terraform") else SDK_AGENT
+
+
 def _ip(rng: random.Random) -> str:
     return f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
 
@@ -56,6 +72,7 @@ def _event(
         "eventName": name,
         "userIdentity": identity,
         "sourceIPAddress": _ip(rng),
+        "userAgent": _agent(identity),
         "awsRegion": "us-east-1",
         "requestParameters": params,
         "responseElements": extra.pop("response", None),
@@ -214,6 +231,91 @@ def reads(rng: random.Random) -> Event:
     return _event(rng, "ec2.amazonaws.com", name, _role("inventory", "i-0a1b2c3d4e5f60718"), params)
 
 
+def _service_role(name: str, service: str) -> dict[str, Any]:
+    return {**_role(name, name), "invokedBy": service}
+
+
+def infrastructure_as_code(rng: random.Random) -> Event:
+    """Terraform and CloudFormation changing what pack v2 alerts on when a person does it."""
+    tf = _role("terraform", "ci")
+    cfn = _service_role("cfn-deploy", "cloudformation.amazonaws.com")
+    trust = '{"Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    source, name, who, params = rng.choice(
+        (
+            ("iam.amazonaws.com", "CreateRole", tf, {"roleName": "svc", "assumeRolePolicyDocument": trust}),
+            ("iam.amazonaws.com", "CreateUser", tf, {"userName": "ci-reader"}),
+            ("iam.amazonaws.com", "AddUserToGroup", tf, {"groupName": "Admins", "userName": "oncall"}),
+            ("ec2.amazonaws.com", "AttachInternetGateway", tf, {"internetGatewayId": "igw-1", "vpcId": "vpc-1"}),
+            ("ec2.amazonaws.com", "CreateRoute", cfn, {"routeTableId": "rtb-1", "destinationCidrBlock": "0.0.0.0/0", "gatewayId": "igw-1"}),
+            (
+                "ec2.amazonaws.com",
+                "CreateNetworkAclEntry",
+                tf,
+                {"networkAclId": "acl-1", "ruleNumber": 100, "egress": True, "ruleAction": "allow", "aclProtocol": "-1", "cidrBlock": "0.0.0.0/0"},
+            ),
+            ("config.amazonaws.com", "DeleteConfigRule", cfn, {"configRuleName": "old-rule"}),
+            ("organizations.amazonaws.com", "DetachPolicy", tf, {"policyId": "p-1", "targetId": "ou-1"}),
+            ("rds.amazonaws.com", "DeleteDBInstance", cfn, {"dBInstanceIdentifier": "pr-123", "skipFinalSnapshot": True}),
+            ("wafv2.amazonaws.com", "DeleteWebACL", tf, {"name": "preview", "scope": "REGIONAL", "id": "1"}),
+            ("lambda.amazonaws.com", "CreateFunctionUrlConfig20211031", tf, {"functionName": "webhook", "authType": "NONE"}),
+            ("s3.amazonaws.com", "PutBucketPublicAccessBlock", tf, {"bucketName": "acme-data", "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}}),
+            ("s3.amazonaws.com", "PutBucketVersioning", tf, {"bucketName": "acme-data", "VersioningConfiguration": {"Status": "Enabled"}}),
+            ("s3.amazonaws.com", "PutBucketLogging", tf, {"bucketName": "acme-data", "BucketLoggingStatus": {"LoggingEnabled": {"TargetBucket": "logs", "TargetPrefix": "acme-data/"}}}),
+        )
+    )  # fmt: skip
+    return _event(rng, source, name, who, params)
+
+
+def aws_services(rng: random.Random) -> Event:
+    """Backup jobs, lifecycle managers and scaling acting as themselves or through their roles."""
+    backup = {"type": "AWSService", "invokedBy": "backup.amazonaws.com"}
+    dlm = _service_role("AWSDataLifecycleManagerDefaultRole", "dlm.amazonaws.com")
+    scaling = _service_role("AWSServiceRoleForAutoScaling", "autoscaling.amazonaws.com")
+    source, name, who, params = rng.choice(
+        (
+            ("backup.amazonaws.com", "DeleteRecoveryPoint", backup, {"backupVaultName": "prod", "recoveryPointArn": "arn:aws:ec2:us-east-1::snapshot/snap-1"}),
+            ("ec2.amazonaws.com", "DeleteSnapshot", dlm, {"snapshotId": f"snap-{rng.getrandbits(32):08x}"}),
+            ("rds.amazonaws.com", "DeleteDBSnapshot", _service_role("AWSBackupDefaultServiceRole", "backup.amazonaws.com"), {"dBSnapshotIdentifier": "awsbackup:job-1"}),
+            ("ec2.amazonaws.com", "TerminateInstances", scaling, {"instancesSet": {"items": [{"instanceId": "i-1"}, {"instanceId": "i-2"}]}}),
+            ("kms.amazonaws.com", "CreateGrant", _role("ebs-csi", "node"), {"keyId": "k", "granteePrincipal": f"arn:aws:iam::{ACCOUNT}:role/ebs-csi", "operations": ["Decrypt"]}),
+            ("kms.amazonaws.com", "Decrypt", {"type": "AWSService", "invokedBy": "secretsmanager.amazonaws.com"}, None),
+        )
+    )  # fmt: skip
+    return _event(rng, source, name, who, params)
+
+
+def console_reads(rng: random.Random) -> Event:
+    """People reading in the console: reads, so ClickOps stays quiet."""
+    source, name = rng.choice(
+        (
+            ("ec2.amazonaws.com", "DescribeInstances"),
+            ("guardduty.amazonaws.com", "ListFindings"),
+            ("securityhub.amazonaws.com", "GetFindings"),
+            ("s3.amazonaws.com", "ListBuckets"),
+            ("rds.amazonaws.com", "DescribeDBInstances"),
+        )
+    )
+    event = _event(rng, source, name, _sso(rng), None, readOnly=True, sessionCredentialFromConsole="true")
+    event["userAgent"] = "AWS Internal"
+    return event
+
+
+def security_housekeeping(rng: random.Random) -> Event:
+    """The security team's own routine: resolving findings, filters that only save a view, MFA sessions."""
+    source, name, who, params = rng.choice(
+        (
+            ("securityhub.amazonaws.com", "BatchUpdateFindings", _sso(rng), {"FindingIdentifiers": [{"Id": "f-1"}], "Workflow": {"Status": "RESOLVED"}}),
+            ("guardduty.amazonaws.com", "CreateFilter", _sso(rng), {"detectorId": "d", "name": "high", "action": "NOOP"}),
+            ("guardduty.amazonaws.com", "UpdateDetector", _role("terraform", "ci"), {"detectorId": "d", "findingPublishingFrequency": "FIFTEEN_MINUTES"}),
+            ("sts.amazonaws.com", "GetSessionToken", _user(rng.choice(PEOPLE)), {"durationSeconds": 3600, "serialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/x"}),
+            ("rds.amazonaws.com", "ModifyDBInstance", _role("terraform", "ci"), {"dBInstanceIdentifier": "orders", "dBInstanceClass": "db.r6g.large"}),
+            ("ssm.amazonaws.com", "GetParameters", _role("etl", "etl"), {"names": ["/etl/prod/a", "/etl/prod/b"], "withDecryption": True}),
+        )
+    )  # fmt: skip
+    return _event(rng, source, name, who, params)
+
+
 def access_denied(rng: random.Random) -> Event:
     event = _event(
         rng, "s3.amazonaws.com", "GetObject", _role("reports", "reports"), {"bucketName": "acme-data"}
@@ -237,6 +339,10 @@ ORDINARY: tuple[tuple[Callable[[random.Random], Event], float], ...] = (
     (service_permission, 2),
     (org_ami_share, 2),
     (own_access_key, 2),
+    (infrastructure_as_code, 6),
+    (aws_services, 6),
+    (console_reads, 6),
+    (security_housekeeping, 4),
 )
 
 
