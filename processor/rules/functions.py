@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import orjson
 
-from processor.rules.bounded import MAX_ELEMENTS, Budget, LimitExceeded
+from processor.rules.bounded import ELEMENT_COST, MAX_ELEMENTS, Budget, LimitExceeded
 from processor.rules.lookup import MISSING, is_canonical_index, resolve_path
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 WILDCARD: Final = "*"
+PARSE_COST: Final = 2000  # ipaddress parses an address in Python: about 10 microseconds
 _CONTAINERS: Final = (dict, list)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -56,6 +57,7 @@ def event_values(budget: Budget, record: Any, path: str, segments: tuple[str, ..
     `event.get(path)` reads it, dotted member names included.
     """
     if WILDCARD not in segments:
+        budget.spend(len(segments))
         value = resolve_path(record, path, segments)
         return [] if value is MISSING else [value]
     return _walk(budget, record, segments)
@@ -81,7 +83,7 @@ def _walk(budget: Budget, root: Any, segments: tuple[str, ...]) -> list[Any]:
                         following.append(child)
                 elif type(node) is list and is_canonical_index(segment) and int(segment) < len(node):
                     following.append(node[int(segment)])
-        budget.spend(len(following) + 1)
+        budget.spend(ELEMENT_COST * len(following))
         if len(following) > MAX_ELEMENTS:
             raise LimitExceeded(f"the path reaches more than {MAX_ELEMENTS} values")
         nodes = following
@@ -103,6 +105,7 @@ def event_text(budget: Budget, record: Any, segments: tuple[str, ...]) -> str | 
             node = MISSING
         if node is MISSING:
             return None
+    budget.spend(0)
     try:
         text = orjson.dumps(node).decode()
     except (TypeError, orjson.JSONEncodeError) as exc:  # not from JSON: cannot happen for a record
@@ -119,8 +122,10 @@ def json_values(budget: Budget, text: Any, segments: tuple[str, ...]) -> list[An
     holding JSON gives []. A text over MAX_VALUE characters is a rule error, not [].
     """
     if type(text) is not str:
+        budget.spend(0)
         return []
     budget.room(len(text), "json_values()")
+    budget.spend(len(text))  # parsing: about twice the cost of copying
     stripped = text.lstrip()
     if stripped[:1] not in ("{", "[") and "%" in stripped:
         from urllib.parse import unquote
@@ -157,9 +162,9 @@ def regex(pattern: str) -> Any:
 
 def re_search(budget: Budget, program: Any, value: Any) -> bool:
     """True when the pattern is found in `value`; False for anything but a string."""
+    budget.spend(len(value) if type(value) is str else 0)
     if type(value) is not str:
         return False
-    budget.spend(len(value))
     return program.search(value) is not None
 
 
@@ -173,9 +178,10 @@ def network(literal: str) -> Network:
         raise ValueError(str(exc)) from None
 
 
-def in_cidr(found: Network, value: Any) -> bool:
+def in_cidr(budget: Budget, found: Network, value: Any) -> bool:
     """True when `value` is an IPv4 or IPv6 address (text) inside `found`; an IPv4 address
     written as IPv6 (`::ffff:10.0.0.1`) counts as the IPv4 address."""
+    budget.spend(PARSE_COST)
     if type(value) is not str or len(value) > 64:
         return False
     try:

@@ -546,15 +546,13 @@ class _Lowering(ast.NodeTransformer):
             return self._fueled("_json_values", value, ast.Constant(functions.path_segments(literal)))
         if name == "re_search":
             return self._fueled("_re_search", self._constant(functions.regex(literal)), value)
-        self.fueled = True  # in_cidr builds nothing, but its rule is not a plain comparison either
-        func = ast.Name(id="_in_cidr", ctx=ast.Load())
-        return ast.Call(func=func, args=[self._constant(functions.network(literal)), value], keywords=[])
+        return self._fueled("_in_cidr", self._constant(functions.network(literal)), value)
 
     def _quantifier(self, node: ast.Call, generator: ast.GeneratorExp) -> ast.expr:
         """`any(t for v in xs)` -> `any(t for v in _each(_fuel, xs, <size of t>))`: every element
         pays for the test it runs, so a loop costs the budget what it costs the processor."""
         loop = generator.generators[0]
-        units = sum(1 for part in (generator.elt, *loop.ifs) for _ in ast.walk(part))
+        units = bounded.LOOP_COST + sum(1 for part in (generator.elt, *loop.ifs) for _ in ast.walk(part))
         self.generic_visit(generator)
         loop.iter = self._fueled("_each", loop.iter, ast.Constant(units))
         return node
