@@ -28,6 +28,7 @@ __all__ = [
     "WILDCARD",
     "event_values",
     "event_text",
+    "event_objects",
     "json_values",
     "re_search",
     "in_cidr",
@@ -63,9 +64,10 @@ def event_values(budget: Budget, record: Any, path: str, segments: tuple[str, ..
     return _walk(budget, record, segments)
 
 
-def _walk(budget: Budget, root: Any, segments: tuple[str, ...]) -> list[Any]:
-    """The leaves reached from `root` by `segments`: `*` takes every element or member, a name a
-    member, a canonical index ("0", "12") a list element. Breadth first, one level per segment."""
+def _walk(budget: Budget, root: Any, segments: tuple[str, ...], *, leaves: bool = True) -> list[Any]:
+    """The leaves (or with leaves=False, every node) reached from `root` by `segments`: `*` takes
+    every element or member, a name a member, a canonical index ("0", "12") a list element.
+    Breadth first, one level per segment."""
     nodes = [root]
     for segment in segments:
         following: list[Any] = []
@@ -89,7 +91,24 @@ def _walk(budget: Budget, root: Any, segments: tuple[str, ...]) -> list[Any]:
         nodes = following
         if not nodes:
             break
+    if not leaves:
+        return nodes
     return [node for node in nodes if not isinstance(node, _CONTAINERS)]
+
+
+def event_objects(budget: Budget, record: Any, segments: tuple[str, ...]) -> list[dict[str, Any]]:
+    """`event.objects(path)`: the objects at `path` (`*` allowed), for a quantifier that tests
+    several fields of one element (a security group rule's range *and* port). A list at the end
+    of the path gives its elements that are objects: AWS writes one policy statement as an
+    object and several as a list, and `event.objects("...Statement")` reads both."""
+    found: list[dict[str, Any]] = []
+    for node in _walk(budget, record, segments, leaves=False):
+        if type(node) is dict:
+            found.append(node)
+        elif type(node) is list:
+            budget.spend(ELEMENT_COST * len(node))
+            found.extend(element for element in node if type(element) is dict)
+    return found
 
 
 def event_text(budget: Budget, record: Any, segments: tuple[str, ...]) -> str | None:
