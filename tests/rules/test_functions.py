@@ -92,6 +92,32 @@ def test_a_failing_test_inside_a_quantifier_is_a_rule_error() -> None:
         )
 
 
+def test_quantifiers_over_objects_test_fields_of_one_element_together() -> None:
+    items = '"requestParameters.ipPermissions.items.*"'
+    # Port 22 is open to 10.0.0.0/8 and 0.0.0.0/0; port 443 to 192.168.0.0/16 only.
+    assert matches(
+        f'any(o.get("fromPort") == 22 and "0.0.0.0/0" in o.values("ipRanges.items.*.cidrIp") for o in event.objects({items}))'
+    )
+    assert not matches(
+        f'any(o.get("fromPort") == 443 and "0.0.0.0/0" in o.values("ipRanges.items.*.cidrIp") for o in event.objects({items}))'
+    )
+    assert matches(f'all("fromPort" in o and o["fromPort"] > 0 for o in event.objects({items}))')
+    assert matches(f'any(o.text("ipRanges") == "{{}}" for o in event.objects({items}))')
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {"Effect": "Allow", "Principal": "*"},
+        [{"Effect": "Deny", "Principal": "x"}, {"Effect": "Allow", "Principal": "*"}],
+    ],
+    ids=["one statement as an object", "statements as a list"],
+)
+def test_objects_at_a_list_or_an_object(statement: Any) -> None:
+    rule = 'any(s.get("Effect") == "Allow" and s.get("Principal") == "*" for s in event.objects("policy.Statement"))'
+    assert matches(rule, {"policy": {"Statement": statement}})
+
+
 @pytest.mark.parametrize(
     ("key", "expected"),
     [
@@ -163,7 +189,10 @@ def test_re2_is_linear_where_backtracking_is_not() -> None:
         ('json_values(event.get("a"), "a..b")', "json_values(): the path 'a..b' has an empty segment"),
         ('event.values("a.*", "b")', "event.values takes one string literal path"),
         ('event.text("a.*")', 'event.text takes a key without "*"'),
-        ("any(v for v in [1, 2])", 'any() can only loop over event.values("path") or json_values'),
+        ("any(v for v in [1, 2])", 'any() can only loop over event.values("path"), event.objects("path")'),
+        ('any(o for o in event.objects("a"))', "'o' stands for an object: use o[\"key\"]"),
+        ('any(o.get("a") for o in event.objects("a")) and o.get("a")', "name 'o' is not allowed"),
+        ('any(o.format("a") for o in event.objects("a"))', "'event.format' is not allowed"),
         ('any(v for v in event.values("a") for w in event.values("b"))', "exactly one 'for'"),
         ('any(v for v, w in event.values("a"))', "the loop variable must be one plain name"),
         ('any(v for v in event.values("a") if v if v)', "at most one 'if'"),
