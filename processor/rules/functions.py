@@ -30,6 +30,7 @@ __all__ = [
     "event_text",
     "event_objects",
     "json_values",
+    "json_objects",
     "re_search",
     "in_cidr",
     "regex",
@@ -133,6 +134,14 @@ def event_text(budget: Budget, record: Any, segments: tuple[str, ...]) -> str | 
     return text
 
 
+def json_objects(budget: Budget, text: Any, segments: tuple[str, ...]) -> list[dict[str, Any]]:
+    """`json_objects(text, path)`: the objects at `path` of the JSON document `text`, as
+    event.objects reads the record (a list at the end gives its objects), for a quantifier that
+    tests several fields of one statement of a policy document."""
+    document = _document(budget, text)
+    return [] if document is None else event_objects(budget, document, segments)
+
+
 def json_values(budget: Budget, text: Any, segments: tuple[str, ...]) -> list[Any]:
     """`json_values(text, path)`: the leaves at `path` (`*` allowed) of the JSON document `text`.
 
@@ -140,9 +149,15 @@ def json_values(budget: Budget, text: Any, segments: tuple[str, ...]) -> list[An
     not start with `{` or `[` but holds a `%` is decoded first. Anything that is not a string
     holding JSON gives []. A text over MAX_VALUE characters is a rule error, not [].
     """
+    document = _document(budget, text)
+    return [] if document is None else _walk(budget, document, segments)
+
+
+def _document(budget: Budget, text: Any) -> Any:
+    """The JSON document in `text` (URL-encoded or not), or None when `text` holds none."""
     if type(text) is not str:
         budget.spend(0)
-        return []
+        return None
     budget.room(len(text), "json_values()")
     budget.spend(len(text))  # parsing: about twice the cost of copying
     stripped = text.lstrip()
@@ -151,12 +166,11 @@ def json_values(budget: Budget, text: Any, segments: tuple[str, ...]) -> list[An
 
         stripped = unquote(stripped).lstrip()
     if stripped[:1] not in ("{", "["):
-        return []
+        return None
     try:
-        document = orjson.loads(stripped)
+        return orjson.loads(stripped)
     except orjson.JSONDecodeError:
-        return []
-    return _walk(budget, document, segments)
+        return None
 
 
 @lru_cache(maxsize=1024)

@@ -76,6 +76,10 @@ _EVENT_USES = (
 )
 _BUILTIN_LIST = ", ".join(sorted({*SAFE_BUILTINS, *RULE_FUNCTIONS}))
 _METHOD_LIST = ", ".join(sorted(SAFE_METHODS))
+_OBJECTS_ONLY_IN_LOOPS = (
+    "event.objects() and json_objects() can only be looped over: "
+    'any(o.get("a") == 1 and o.get("b") == 2 for o in event.objects("x.*"))'
+)
 
 _REFUSED: Final[dict[type, str]] = {
     ast.Lambda: "lambda is not allowed",
@@ -190,6 +194,7 @@ class _Checker:
         self.record_keys: set[str] = set()  # keys read from the objects of event.objects(...)
         self._loop_names: list[str] = []  # the loop variables of the quantifiers around a node
         self._records: set[str] = {patterns.EVENT}  # `event`, and loop variables over objects
+        self._sources: set[int] = set()  # the calls of the quantifier source being checked
 
     def check(self, node: ast.expr) -> set[str]:
         """Validate the whole rule; return the flat keys it reads."""
@@ -332,6 +337,8 @@ class _Checker:
                 f'or a generator: {name}(v == "x" for v in event.values("a.*.b"))'
             )
         if name in RULE_FUNCTIONS:
+            if name == "json_objects" and id(node) not in self._sources:
+                raise self._refuse(_OBJECTS_ONLY_IN_LOOPS)
             self._function_literal(name, node)
         for arg in node.args:
             self._expr(arg, depth)
@@ -343,7 +350,7 @@ class _Checker:
         if literal is None:
             raise self._refuse(f"{name}() takes a value and a string literal: {example}")
         try:
-            if name == "json_values":
+            if name in ("json_values", "json_objects"):
                 functions.path_segments(literal)
             elif name == "re_search":
                 functions.regex(literal)
@@ -376,17 +383,17 @@ class _Checker:
         if len(loop.ifs) > 1:
             raise self._refuse(f"{name}() over a generator takes at most one 'if'")
         source = loop.iter
-        over_objects = _is_record_call(source, "objects", self._records)
-        if not (
-            over_objects
-            or _is_record_call(source, "values", self._records)
-            or _is_function_call(source, "json_values")
-        ):
+        kind = _source_kind(source, self._records)
+        if kind is None:
             raise self._refuse(
-                f'{name}() can only loop over event.values("path"), event.objects("path") '
-                f'or json_values(text, "path"): {form}'
+                f'{name}() can only loop over event.values("path"), event.objects("path"), '
+                f'json_values(text, "path"), json_objects(text, "path"), or a sum of them '
+                f"(all values or all objects): {form}"
             )
+        over_objects = kind == "objects"
+        self._sources = {id(node) for node in ast.walk(source) if isinstance(node, ast.Call)}
         self._expr(source, depth)
+        self._sources = set()
         self._loop_names.append(variable)
         if over_objects:
             self._records.add(variable)
@@ -404,6 +411,8 @@ class _Checker:
             raise self._refuse(f"attribute {method!r} is not allowed")
         if patterns.is_event(func.value, self._records):
             if method in RECORD_METHODS:
+                if method == "objects" and id(node) not in self._sources:
+                    raise self._refuse(_OBJECTS_ONLY_IN_LOOPS)
                 self._record_method(method, node)
                 return
             if method != "get":
@@ -467,6 +476,20 @@ def _is_record_call(node: ast.AST, method: str, records: Collection[str]) -> boo
         and node.func.attr == method
         and patterns.is_event(node.func.value, records)
     )
+
+
+def _source_kind(node: ast.AST, records: Collection[str]) -> str | None:
+    """What a quantifier may loop over: "values" for event.values(...)/json_values(...), "objects"
+    for event.objects(...)/json_objects(...), the same for a sum of one kind
+    (`event.values("p.AWS") + event.values("p.AWS.*")`: one value or a list of them); else None."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _source_kind(node.left, records), _source_kind(node.right, records)
+        return left if left == right else None
+    if _is_record_call(node, "values", records) or _is_function_call(node, "json_values"):
+        return "values"
+    if _is_record_call(node, "objects", records) or _is_function_call(node, "json_objects"):
+        return "objects"
+    return None
 
 
 def _is_function_call(node: ast.AST, name: str) -> bool:
@@ -573,8 +596,9 @@ class _Lowering(ast.NodeTransformer):
         if name not in RULE_FUNCTIONS:
             return node
         value, literal = node.args[0], node.args[1].value  # type: ignore[attr-defined]
-        if name == "json_values":
-            return self._fueled("_json_values", value, ast.Constant(functions.path_segments(literal)))
+        if name in ("json_values", "json_objects"):
+            segments = ast.Constant(functions.path_segments(literal))
+            return self._fueled(f"_{name}", value, segments)
         if name == "re_search":
             return self._fueled("_re_search", self._constant(functions.regex(literal)), value)
         return self._fueled("_in_cidr", self._constant(functions.network(literal)), value)
@@ -584,7 +608,7 @@ class _Lowering(ast.NodeTransformer):
         pays for the test it runs, so a loop costs the budget what it costs the processor."""
         loop = generator.generators[0]
         units = bounded.LOOP_COST + sum(1 for part in (generator.elt, *loop.ifs) for _ in ast.walk(part))
-        over_objects = _is_record_call(loop.iter, "objects", self._records)
+        over_objects = _source_kind(loop.iter, self._records) == "objects"
         source = self.visit(loop.iter)  # evaluated outside the loop, as Python does
         variable = loop.target.id  # type: ignore[attr-defined]
         if over_objects:
