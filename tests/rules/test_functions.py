@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -254,3 +256,40 @@ def test_re2_loads_only_when_a_rule_uses_re_search() -> None:
     """RE2 costs about 15 ms to import: not on the cold start of a deployment that does not use it."""
     assert "re2" not in _modules_after('event.get("eventName") == "X"')
     assert "re2" in _modules_after('re_search(event.get("eventName"), "^X")')
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+README = DOCS.parents[1] / "README.md"
+
+
+def _examples(text: str) -> list[str]:
+    """The rules of every ```python block: one per line, an indented line continuing the previous."""
+    rules: list[str] = []
+    for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
+        for line in block.splitlines():
+            if line.startswith("    ") and rules:
+                rules[-1] += " " + line.strip()
+            elif line.strip():
+                rules.append(line)
+    return rules
+
+
+@pytest.mark.parametrize("rule", _examples(DOCS.read_text()) + _examples(README.read_text()))
+def test_every_example_of_the_language_reference_and_readme_is_accepted(rule: str) -> None:
+    record = {**RECORD, "eventSource": "cloudtrail.amazonaws.com"}
+    compile_expression(rule, setting="RULES").matches(record)  # runs, whatever it returns
+
+
+def test_the_reference_covers_every_function_and_record_method() -> None:
+    text = DOCS.read_text()
+    for name in (
+        "event.values(",
+        "event.objects(",
+        "event.text(",
+        "json_values(",
+        "json_objects(",
+        "re_search(",
+        "in_cidr(",
+    ):
+        assert f"**`{name}" in text, name
+    assert "docs/rules.md" in README.read_text()
