@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -263,14 +264,19 @@ README = DOCS.parents[1] / "README.md"
 
 
 def _examples(text: str) -> list[str]:
-    """The rules of every ```python block: one per line, an indented line continuing the previous."""
+    """The rules of every ```python block: one per line, or over several lines until it parses."""
     rules: list[str] = []
     for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
+        pending = ""
         for line in block.splitlines():
-            if line.startswith("    ") and rules:
-                rules[-1] += " " + line.strip()
-            elif line.strip():
-                rules.append(line)
+            pending = f"{pending} {line.strip()}".strip()
+            try:
+                ast.parse(pending, mode="eval")
+            except SyntaxError:
+                continue
+            rules.append(pending)
+            pending = ""
+        assert not pending, pending
     return rules
 
 
