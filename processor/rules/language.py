@@ -6,13 +6,17 @@ a truthy value such as "yes" or 1 does not match. Every rule of the cloudtrail-t
 README works unchanged. Rules are parsed with `ast` and must stay inside this subset; anything
 else is refused at start with an error naming the setting, the rule and the reason.
 
-Reading the event (the only three ways; `event` is never used on its own):
+Reading the event (`event` is never used on its own):
 
 * `event["key"]`                    - raises KeyError when the record has no such field
 * `event.get("key")`, `event.get("key", default)`
 * `"key" in event`, `"key" not in event`
+* `event.values("a.*.b")`           - the leaf values at a path whose `*` segments match every
+                                      element of a list and every member of an object
+* `event.objects("a.*")`            - the objects there, only as a quantifier's source
+* `event.text("a.b")`               - the JSON text of the subtree at a key, or None
 
-Keys are string literals. A field holds a string, number, boolean or None (JSON null);
+Keys and paths are string literals. A field holds a string, number, boolean or None (JSON null);
 a key naming an object or list does not exist, as in the flattened record.
 
 Allowed:
@@ -26,19 +30,23 @@ Allowed:
   `v[2:5]`, `v[::2]`
 * method calls on values: `startswith endswith lower upper casefold strip lstrip rstrip split
   rsplit find rfind count replace isdigit isalpha isalnum islower isupper`
-  (not `format`, `format_map`, `encode`, `translate`, ...; `replace` refuses to build a string
-  over 10 million characters)
-* calls to `len str int float bool min max abs sorted`, and to `any`/`all` over a literal
-  list, tuple or set (`any([a, b])`); positional arguments only
+* calls to `len str int float bool min max abs sorted`, to `any`/`all` over a literal list, tuple
+  or set (`any([a, b])`), and to `json_values(text, "path")`, `re_search(value, "pattern")` (RE2,
+  compiled at start) and `in_cidr(value, "network")`; positional arguments only
+* quantifiers: `any(<test> for v in <source> [if <test>])` and `all(...)`, the source being
+  event.values/event.objects/json_values/json_objects with a literal path, or a sum of them; a loop
+  variable over objects reads its object as `event` reads the record (`o.get("k")`, ...)
 
 Refused, among others: any other name (`os`, `open`, `getattr`, `globals`, `__import__`),
 any name or attribute with a double underscore, attribute access that is not a method call,
-`event` passed to a function or compared as a whole, lambda, comprehensions and generator
-expressions, `:=`, f-strings, `*`/`**` unpacking, keyword arguments, bytes and complex
-literals. A rule is at most 65536 characters, 5000 syntax nodes and 100 levels deep.
+`event` passed to a function or compared as a whole, lambda, comprehensions and other generator
+expressions, `:=`, f-strings, `*`/`**` unpacking, keyword arguments, bytes and complex literals.
+A rule is at most 65536 characters, 5000 syntax nodes and 100 levels deep.
 
-A checked rule is rewritten so each event access calls a lookup with its key split in advance,
-then compiled once into a function that runs with no builtins but the ones listed above.
+A checked rule is rewritten so each field read calls a lookup with its key split in advance, and
+each operation that builds a value, loops or searches calls its bounded version (bounded.py), then
+compiled once into a function that runs with no builtins but the ones listed above. The whole
+language, for rule authors: docs/rules.md.
 """
 
 from __future__ import annotations
