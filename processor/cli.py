@@ -8,6 +8,7 @@ from backfill.cli import backfill_command
 from processor import __version__
 from processor.config_cli import config_group
 from processor.mutes_cli import mutes_group
+from processor.pack_table_cli import pack_table_command
 from processor.pattern_cli import pattern_command
 from processor.rules_cli import check_command, list_command
 from processor.rules_test_cli import test_command
@@ -28,6 +29,7 @@ rules_group.add_command(check_command)
 rules_group.add_command(list_command)
 rules_group.add_command(test_command)
 rules_group.add_command(pattern_command)
+rules_group.add_command(pack_table_command)
 main.add_command(backfill_command)
 main.add_command(config_group)
 main.add_command(mutes_group)

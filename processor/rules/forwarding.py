@@ -55,6 +55,8 @@ __all__ = [
     "Forwarding",
     "forwarding_pattern",
     "pattern_json",
+    "rule_union",
+    "simplify",
 ]
 
 # EventBridge delivers CloudTrail records as "<kind> via CloudTrail" (AWS API Call, AWS Console
@@ -127,7 +129,7 @@ def forwarding_pattern(
     ]
     if unbounded:
         return Forwarding(dict(EVERY_CLOUDTRAIL_EVENT), tuple(unbounded))
-    terms = _simplify(reduce(frozenset.union, (union for _, union in unions), _NONE))
+    terms = simplify(reduce(frozenset.union, (union for _, union in unions), _NONE))
     if not terms:  # no rule can ever be True: nothing to narrow towards, forward as before
         return Forwarding(dict(EVERY_CLOUDTRAIL_EVENT), ("no rule can ever match",))
     for label, widen in _WIDENINGS:
@@ -135,7 +137,7 @@ def forwarding_pattern(
             prefixed = _fit_write_prefixes(terms, max_length)
             if prefixed is not None:
                 return Forwarding(prefixed[1], (f"{_WRITES_LABEL} (limit {max_length} characters)",))
-        fitted = _simplify(widen(terms))
+        fitted = simplify(widen(terms))
         pattern = _pattern(fitted)
         if _fits(fitted, pattern, max_length):
             return Forwarding(pattern, (f"{label} (limit {max_length} characters)",) if label else ())
@@ -349,7 +351,7 @@ def _exact(matchers: frozenset[Matcher]) -> bool:
     return all(kind in ("equals", "literal") for kind, _ in matchers)
 
 
-def _simplify(terms: Iterable[Term]) -> Union:
+def simplify(terms: Iterable[Term]) -> Union:
     """Drop terms another one covers, and merge terms that differ in one field's test.
 
     Pairs are visited in a fixed order, so the same rules always give the same pattern (merging
@@ -459,7 +461,7 @@ def _fit_write_prefixes(terms: Union, max_length: int) -> tuple[Union, dict[str,
             if words == 2 and len(members) < 2:
                 continue
             cut.update(dict.fromkeys(members, prefix))
-            fitted = _simplify(_cut_names(base, cut))
+            fitted = simplify(_cut_names(base, cut))
             pattern = _pattern(fitted)
             if _fits(fitted, pattern, max_length):
                 return fitted, pattern
