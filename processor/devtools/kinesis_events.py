@@ -13,6 +13,7 @@ _DETAIL_TYPES = {
     "AwsConsoleSignIn": "AWS Console Sign In via CloudTrail",
     "AwsServiceEvent": "AWS Service Event via CloudTrail",
     "AwsConsoleAction": "AWS Console Action via CloudTrail",
+    "AwsCloudTrailInsight": "AWS Insight via CloudTrail",
 }
 
 
