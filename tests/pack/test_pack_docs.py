@@ -29,3 +29,9 @@ def test_every_pack_rule_has_a_row_with_what_it_needs_forwarded() -> None:
     )
     insights = next(row for row in rows if "cloudtrail-insight-api-call-rate" in row)
     assert insights.endswith("| `eventType` `AwsCloudTrailInsight` |")
+
+
+def test_every_pack_rule_has_a_runbook_and_an_attack_technique() -> None:
+    for rule in load_rule_files(None, use_pack=True).rules:
+        assert len(rule.ref.runbook) > 40, rule.ref.id
+        assert any(ref.startswith("T1") for ref in rule.ref.references), rule.ref.id
