@@ -151,3 +151,21 @@ def test_an_s3_rules_file_forwards_everything_since_it_changes_without_a_deploy(
     rules = build_ruleset(**OPTIONS)
     forwarding = forwarding_pattern(rules, rules_file="s3://bucket/rules/")
     assert forwarding.pattern == EVERY_CLOUDTRAIL_EVENT and "S3" in forwarding.reasons[0]
+
+
+def test_a_long_union_is_fitted_by_cutting_the_names_of_writes_first() -> None:
+    """The pack's names do not fit 2,048 characters: writes are cut to shared prefixes (PutBucket*,
+    Delete*), reads stay whole (Get* would forward most of CloudTrail); only when that is not enough
+    are all names cut to their verb."""
+    from processor.rules.forwarding import pattern_json
+
+    rules = build_ruleset(**{**OPTIONS, "use_detection_pack": True})
+    assert forwarding_pattern(rules, max_length=100_000).reasons == ()
+    fitted = forwarding_pattern(rules)
+    text = pattern_json(fitted.pattern)
+    assert len(text) <= 2048 and "reads kept whole" in fitted.reasons[0]
+    assert '"GetSecretValue"' in text and '"ListUsers"' in text and '"DescribeInstanceAttribute"' in text
+    assert not any(f'{{"prefix":"{verb}"}}' in text for verb in ("Get", "List", "Describe", "Invoke"))
+    assert '{"prefix":"PutBucket"}' in text and '{"prefix":"Put"}' not in text
+    tight = forwarding_pattern(rules, max_length=1500)
+    assert "cut to their verb" in tight.reasons[0] and '{"prefix":"Get"}' in pattern_json(tight.pattern)
