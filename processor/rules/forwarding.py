@@ -397,15 +397,22 @@ def _merge(x: Term, y: Term) -> Term | None:
 
 
 def _tidy(matchers: frozenset[Matcher]) -> frozenset[Matcher]:
-    """Without the exact values a prefix or suffix of the same list already lets through."""
+    """Without the exact values a prefix or suffix of the same list already lets through, and the
+    prefixes a shorter prefix of the list lets through (Create covers CreateFunctionUrlConfig)."""
     affixes = [(kind, value) for kind, value in matchers if kind in ("prefix", "suffix")]
+    prefixes = [value for kind, value in affixes if kind == "prefix"]
 
     def covered(value: str) -> bool:
         return any(
             value.startswith(affix) if kind == "prefix" else value.endswith(affix) for kind, affix in affixes
         )
 
-    return frozenset(m for m in matchers if not (m[0] == "equals" and covered(m[1])))
+    def shadowed(kind: str, value: Any) -> bool:
+        if kind == "equals":
+            return covered(value)
+        return kind == "prefix" and any(value != p and value.startswith(p) for p in prefixes)
+
+    return frozenset(m for m in matchers if not shadowed(*m))
 
 
 # --- fitting EventBridge's limits: each step only widens -----------------------------------------

@@ -29,7 +29,7 @@ def test_a_good_configuration_lists_its_settings_destinations_and_rules():
     assert "DEFAULT_SNS_TOPIC_ARN" in out and SNS in out
     assert "HOOK_URL" in out and "hooks.slack.com" not in out, "a secret is never printed"
     assert "Slack webhook" in out and "SNS (default topic" in out
-    assert "rules: 164 active" in out and "configuration OK" in out
+    assert "rules: 168 active" in out and "configuration OK" in out
 
 
 def test_every_problem_is_named_and_the_exit_status_fails_ci():
