@@ -231,10 +231,7 @@ class _Checker:
     def _name(self, node: ast.Name, depth: int) -> None:
         name = node.id
         if name in self._records and name != patterns.EVENT:
-            raise self._refuse(
-                f'{name!r} stands for an object: use {name}["key"], {name}.get("key"[, default]), '
-                f'"key" in {name}, {name}.values("path") or {name}.text("key")'
-            )
+            raise self._refuse(f"{name!r} stands for an object: use {_uses(name)}")
         if name in self._loop_names:
             return
         if name == patterns.EVENT:
@@ -281,7 +278,8 @@ class _Checker:
                 and not patterns.is_event(node.left, self._records)
             ):
                 raise self._refuse('the left side of "in event" must be a string literal: "key" in event')
-            raise self._refuse(f"'event' can only be used as {_EVENT_USES}")
+            record = next(o.id for o in operands if patterns.is_event(o, self._records))  # type: ignore[attr-defined]
+            raise self._refuse(f"{record!r} can only be used as {_uses(record)}")
         for operand in operands:
             self._expr(operand, depth)
 
@@ -424,7 +422,8 @@ class _Checker:
                 self._record_method(method, node)
                 return
             if method != "get":
-                raise self._refuse(f"'event.{method}' is not allowed; only {_EVENT_USES}")
+                record = func.value.id  # type: ignore[attr-defined]
+                raise self._refuse(f"'{record}.{method}' is not allowed; only {_uses(record)}")
             if not 1 <= len(node.args) <= 2 or patterns.str_literal(node.args[0]) is None:
                 raise self._refuse("event.get takes a string literal key and an optional default")
             self._no_bare_event(node.args[1:], "event.get()")
@@ -452,8 +451,10 @@ class _Checker:
             raise self._refuse('event.text takes a key without "*"; event.values reads wildcard paths')
 
     def _no_bare_event(self, args: list[ast.expr], callee: str) -> None:
-        if any(patterns.is_event(arg, self._records) for arg in args):
-            raise self._refuse(f"'event' cannot be passed to {callee}; use {_EVENT_USES}")
+        for arg in args:
+            if patterns.is_event(arg, self._records):
+                record = arg.id  # type: ignore[attr-defined]
+                raise self._refuse(f"{record!r} cannot be passed to {callee}; use {_uses(record)}")
 
     _HANDLERS: Final[dict[type, Callable[[_Checker, Any, int], None]]] = {
         ast.Constant: _constant,
@@ -470,6 +471,13 @@ class _Checker:
         ast.Attribute: _attribute,
         ast.Call: _call,
     }
+
+
+def _uses(record: str) -> str:
+    """How `event`, or a loop variable over objects, may be used: to end an error message."""
+    if record == patterns.EVENT:
+        return _EVENT_USES
+    return f'{record}["key"], {record}.get("key"[, default]), "key" in {record}, {record}.values("path") or {record}.text("key")'
 
 
 def _is_dunder(name: str) -> bool:
