@@ -480,6 +480,20 @@ def _uses(record: str) -> str:
     return f'{record}["key"], {record}.get("key"[, default]), "key" in {record}, {record}.values("path") or {record}.text("key")'
 
 
+def _scans(op: ast.cmpop, right: ast.expr) -> bool:
+    """True for `in`/`not in` whose right side is not a literal list, tuple or set."""
+    return isinstance(op, ast.In | ast.NotIn) and not isinstance(right, ast.List | ast.Tuple | ast.Set)
+
+
+def _search_count(node: ast.AST) -> int:
+    """The searches through a value `node` makes itself (see _Lowering.visit)."""
+    if isinstance(node, ast.Compare) and patterns.contains_key(node) is None:
+        return sum(_scans(op, right) for op, right in zip(node.ops, node.comparators, strict=True))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return int(node.func.attr in bounded.SCANNING_METHODS)
+    return 0
+
+
 def _is_dunder(name: str) -> bool:
     return "__" in name
 
@@ -531,6 +545,17 @@ class _Lowering(ast.NodeTransformer):
         self.fueled = False
         self.constants: dict[str, Any] = {}  # compiled patterns and networks, by namespace name
         self._records: set[str] = {patterns.EVENT}  # `event` and loop variables over objects
+        self._charge_scans = False  # see `visit`
+
+    def visit(self, node: ast.AST) -> Any:
+        """Lower `node`; at the root, first decide whether searches are charged: a rule of many
+        substring searches (`in`, find, count, startswith...) over fields of up to a megabyte
+        could scan gigabytes, so past MAX_UNCHARGED_SCANS of them each is charged its length."""
+        if not hasattr(self, "_started"):
+            self._started = True
+            count = sum(_search_count(child) for child in ast.walk(node))
+            self._charge_scans = count > bounded.MAX_UNCHARGED_SCANS
+        return super().visit(node)
 
     def _is_missing(self, negate: bool = False) -> ast.Compare:
         op: ast.cmpop = ast.IsNot() if negate else ast.Is()
@@ -604,6 +629,8 @@ class _Lowering(ast.NodeTransformer):
             return self._fueled("_text", record, segments)
         if func.attr in bounded.BUILDING_METHODS:
             return self._fueled("_method", func.value, ast.Constant(func.attr), *node.args)
+        if self._charge_scans and func.attr in bounded.SCANNING_METHODS:
+            func.value = self._fueled("_scanned", func.value)
         return node
 
     def _function(self, node: ast.Call, name: str) -> ast.expr:
@@ -640,7 +667,13 @@ class _Lowering(ast.NodeTransformer):
     def visit_Compare(self, node: ast.Compare) -> ast.expr:
         key = patterns.contains_key(node, self._records)
         if key is None:
-            return self.generic_visit(node)  # type: ignore[return-value]
+            self.generic_visit(node)
+            if self._charge_scans:  # `x in <value>` scans the value: charge its length
+                node.comparators = [
+                    self._fueled("_scanned", right) if _scans(op, right) else right
+                    for op, right in zip(node.ops, node.comparators, strict=True)
+                ]
+            return node
         negated = isinstance(node.ops[0], ast.NotIn)
         if self._on_value:
             return self._is_missing(negate=not negated)

@@ -84,6 +84,7 @@ def rule_namespace() -> dict[str, Any]:
         "_slice": bounded.bounded_slice,
         "_method": bounded.bounded_method,
         "_each": bounded.charged,
+        "_scanned": bounded.scanned,
         "_values": functions.event_values,
         "_text": functions.event_text,
         "_objects": functions.event_objects,
