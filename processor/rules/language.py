@@ -634,7 +634,7 @@ class _Lowering(ast.NodeTransformer):
         return node
 
     def _function(self, node: ast.Call, name: str) -> ast.expr:
-        if name in ("str", "sorted"):
+        if name in ("str", "sorted", "min", "max", "int", "float"):
             return self._fueled(f"_{name}", *node.args)
         if name not in RULE_FUNCTIONS:
             return node
