@@ -545,17 +545,15 @@ class _Lowering(ast.NodeTransformer):
         self.fueled = False
         self.constants: dict[str, Any] = {}  # compiled patterns and networks, by namespace name
         self._records: set[str] = {patterns.EVENT}  # `event` and loop variables over objects
-        self._charge_scans = False  # see `visit`
+        self._charge_scans = False  # see `lower`
 
-    def visit(self, node: ast.AST) -> Any:
-        """Lower `node`; at the root, first decide whether searches are charged: a rule of many
-        substring searches (`in`, find, count, startswith...) over fields of up to a megabyte
-        could scan gigabytes, so past MAX_UNCHARGED_SCANS of them each is charged its length."""
-        if not hasattr(self, "_started"):
-            self._started = True
-            count = sum(_search_count(child) for child in ast.walk(node))
-            self._charge_scans = count > bounded.MAX_UNCHARGED_SCANS
-        return super().visit(node)
+    def lower(self, body: ast.expr) -> ast.expr:
+        """The lowered `body` (rewritten in place). A rule of many searches (`in`, find, count,
+        startswith...) over fields of up to a megabyte could scan gigabytes, so past
+        MAX_UNCHARGED_SCANS of them each is charged what it reads."""
+        searches = sum(_search_count(node) for node in ast.walk(body))
+        self._charge_scans = searches > bounded.MAX_UNCHARGED_SCANS
+        return self.visit(body)  # type: ignore[no-any-return]
 
     def _is_missing(self, negate: bool = False) -> ast.Compare:
         op: ast.cmpop = ast.IsNot() if negate else ast.Is()
@@ -697,7 +695,7 @@ def _compile(
         item, get, contains = value_accessors(key) if on_value else accessors(KeyPath(key))
         namespace.update({f"_item_{suffix}": item, f"_get_{suffix}": get, f"_has_{suffix}": contains})
     lowering = _Lowering(names, on_value=on_value)
-    lowered = lowering.visit(copy.deepcopy(body))  # the lowering rewrites nodes in place
+    lowered = lowering.lower(copy.deepcopy(body))  # the lowering rewrites nodes in place
     namespace.update(lowering.constants)
     test: ast.expr = lowered
     if exactly_true:
