@@ -366,8 +366,10 @@ class _Checker:
             raise self._refuse(f"{name}(): {exc}") from None
 
     def _quantifier(self, name: str, generator: ast.GeneratorExp, depth: int) -> None:
-        """`any(<test> for v in <list> [if <test>])`: one loop over event.values("literal path")
-        or json_values(...), one plain loop variable (see docs/rules.md for why this form)."""
+        """`any(<test> for v in <source> [if <test>])`: one loop over event.values, event.objects,
+        json_values or json_objects (or a sum of one kind), one plain loop variable (see
+        docs/rules.md for why this form). Over objects, the variable reads its object as `event`
+        reads the record."""
         form = f'{name}(<test on v> for v in event.values("a.*.b"))'
         if len(generator.generators) != 1:
             raise self._refuse(f"{name}() over a generator takes exactly one 'for': {form}")
@@ -397,9 +399,9 @@ class _Checker:
                 f"(all values or all objects): {form}"
             )
         over_objects = kind == "objects"
-        self._sources = {id(node) for node in ast.walk(source) if isinstance(node, ast.Call)}
+        outer, self._sources = self._sources, self._sources | {id(call) for call in _source_calls(source)}
         self._expr(source, depth)
-        self._sources = set()
+        self._sources = outer
         self._loop_names.append(variable)
         if over_objects:
             self._records.add(variable)
@@ -486,7 +488,7 @@ def _scans(op: ast.cmpop, right: ast.expr) -> bool:
 
 
 def _search_count(node: ast.AST) -> int:
-    """The searches through a value `node` makes itself (see _Lowering.visit)."""
+    """The searches through a value `node` makes itself (see _Lowering.lower)."""
     if isinstance(node, ast.Compare) and patterns.contains_key(node) is None:
         return sum(_scans(op, right) for op, right in zip(node.ops, node.comparators, strict=True))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -520,6 +522,13 @@ def _source_kind(node: ast.AST, records: Collection[str]) -> str | None:
     if _is_record_call(node, "objects", records) or _is_function_call(node, "json_objects"):
         return "objects"
     return None
+
+
+def _source_calls(node: ast.AST) -> list[ast.AST]:
+    """The calls a quantifier's source adds up (the source itself when it is one call)."""
+    if isinstance(node, ast.BinOp):
+        return [*_source_calls(node.left), *_source_calls(node.right)]
+    return [node]
 
 
 def _is_function_call(node: ast.AST, name: str) -> bool:
