@@ -231,10 +231,7 @@ class _Checker:
     def _name(self, node: ast.Name, depth: int) -> None:
         name = node.id
         if name in self._records and name != patterns.EVENT:
-            raise self._refuse(
-                f'{name!r} stands for an object: use {name}["key"], {name}.get("key"[, default]), '
-                f'"key" in {name}, {name}.values("path") or {name}.text("key")'
-            )
+            raise self._refuse(f"{name!r} stands for an object: use {_uses(name)}")
         if name in self._loop_names:
             return
         if name == patterns.EVENT:
@@ -281,7 +278,8 @@ class _Checker:
                 and not patterns.is_event(node.left, self._records)
             ):
                 raise self._refuse('the left side of "in event" must be a string literal: "key" in event')
-            raise self._refuse(f"'event' can only be used as {_EVENT_USES}")
+            record = next(o.id for o in operands if patterns.is_event(o, self._records))  # type: ignore[attr-defined]
+            raise self._refuse(f"{record!r} can only be used as {_uses(record)}")
         for operand in operands:
             self._expr(operand, depth)
 
@@ -368,8 +366,10 @@ class _Checker:
             raise self._refuse(f"{name}(): {exc}") from None
 
     def _quantifier(self, name: str, generator: ast.GeneratorExp, depth: int) -> None:
-        """`any(<test> for v in <list> [if <test>])`: one loop over event.values("literal path")
-        or json_values(...), one plain loop variable (see docs/rules.md for why this form)."""
+        """`any(<test> for v in <source> [if <test>])`: one loop over event.values, event.objects,
+        json_values or json_objects (or a sum of one kind), one plain loop variable (see
+        docs/rules.md for why this form). Over objects, the variable reads its object as `event`
+        reads the record."""
         form = f'{name}(<test on v> for v in event.values("a.*.b"))'
         if len(generator.generators) != 1:
             raise self._refuse(f"{name}() over a generator takes exactly one 'for': {form}")
@@ -399,9 +399,9 @@ class _Checker:
                 f"(all values or all objects): {form}"
             )
         over_objects = kind == "objects"
-        self._sources = {id(node) for node in ast.walk(source) if isinstance(node, ast.Call)}
+        outer, self._sources = self._sources, self._sources | {id(call) for call in _source_calls(source)}
         self._expr(source, depth)
-        self._sources = set()
+        self._sources = outer
         self._loop_names.append(variable)
         if over_objects:
             self._records.add(variable)
@@ -424,7 +424,8 @@ class _Checker:
                 self._record_method(method, node)
                 return
             if method != "get":
-                raise self._refuse(f"'event.{method}' is not allowed; only {_EVENT_USES}")
+                record = func.value.id  # type: ignore[attr-defined]
+                raise self._refuse(f"'{record}.{method}' is not allowed; only {_uses(record)}")
             if not 1 <= len(node.args) <= 2 or patterns.str_literal(node.args[0]) is None:
                 raise self._refuse("event.get takes a string literal key and an optional default")
             self._no_bare_event(node.args[1:], "event.get()")
@@ -452,8 +453,10 @@ class _Checker:
             raise self._refuse('event.text takes a key without "*"; event.values reads wildcard paths')
 
     def _no_bare_event(self, args: list[ast.expr], callee: str) -> None:
-        if any(patterns.is_event(arg, self._records) for arg in args):
-            raise self._refuse(f"'event' cannot be passed to {callee}; use {_EVENT_USES}")
+        for arg in args:
+            if patterns.is_event(arg, self._records):
+                record = arg.id  # type: ignore[attr-defined]
+                raise self._refuse(f"{record!r} cannot be passed to {callee}; use {_uses(record)}")
 
     _HANDLERS: Final[dict[type, Callable[[_Checker, Any, int], None]]] = {
         ast.Constant: _constant,
@@ -470,6 +473,27 @@ class _Checker:
         ast.Attribute: _attribute,
         ast.Call: _call,
     }
+
+
+def _uses(record: str) -> str:
+    """How `event`, or a loop variable over objects, may be used: to end an error message."""
+    if record == patterns.EVENT:
+        return _EVENT_USES
+    return f'{record}["key"], {record}.get("key"[, default]), "key" in {record}, {record}.values("path") or {record}.text("key")'
+
+
+def _scans(op: ast.cmpop, right: ast.expr) -> bool:
+    """True for `in`/`not in` whose right side is not a literal list, tuple or set."""
+    return isinstance(op, ast.In | ast.NotIn) and not isinstance(right, ast.List | ast.Tuple | ast.Set)
+
+
+def _search_count(node: ast.AST) -> int:
+    """The searches through a value `node` makes itself (see _Lowering.lower)."""
+    if isinstance(node, ast.Compare) and patterns.contains_key(node) is None:
+        return sum(_scans(op, right) for op, right in zip(node.ops, node.comparators, strict=True))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return int(node.func.attr in bounded.SCANNING_METHODS)
+    return 0
 
 
 def _is_dunder(name: str) -> bool:
@@ -500,6 +524,13 @@ def _source_kind(node: ast.AST, records: Collection[str]) -> str | None:
     return None
 
 
+def _source_calls(node: ast.AST) -> list[ast.AST]:
+    """The calls a quantifier's source adds up (the source itself when it is one call)."""
+    if isinstance(node, ast.BinOp):
+        return [*_source_calls(node.left), *_source_calls(node.right)]
+    return [node]
+
+
 def _is_function_call(node: ast.AST, name: str) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
 
@@ -523,6 +554,15 @@ class _Lowering(ast.NodeTransformer):
         self.fueled = False
         self.constants: dict[str, Any] = {}  # compiled patterns and networks, by namespace name
         self._records: set[str] = {patterns.EVENT}  # `event` and loop variables over objects
+        self._charge_scans = False  # see `lower`
+
+    def lower(self, body: ast.expr) -> ast.expr:
+        """The lowered `body` (rewritten in place). A rule of many searches (`in`, find, count,
+        startswith...) over fields of up to a megabyte could scan gigabytes, so past
+        MAX_UNCHARGED_SCANS of them each is charged what it reads."""
+        searches = sum(_search_count(node) for node in ast.walk(body))
+        self._charge_scans = searches > bounded.MAX_UNCHARGED_SCANS
+        return self.visit(body)  # type: ignore[no-any-return]
 
     def _is_missing(self, negate: bool = False) -> ast.Compare:
         op: ast.cmpop = ast.IsNot() if negate else ast.Is()
@@ -596,10 +636,12 @@ class _Lowering(ast.NodeTransformer):
             return self._fueled("_text", record, segments)
         if func.attr in bounded.BUILDING_METHODS:
             return self._fueled("_method", func.value, ast.Constant(func.attr), *node.args)
+        if self._charge_scans and func.attr in bounded.SCANNING_METHODS:
+            func.value = self._fueled("_scanned", func.value)
         return node
 
     def _function(self, node: ast.Call, name: str) -> ast.expr:
-        if name in ("str", "sorted"):
+        if name in ("str", "sorted", "min", "max", "int", "float"):
             return self._fueled(f"_{name}", *node.args)
         if name not in RULE_FUNCTIONS:
             return node
@@ -632,7 +674,13 @@ class _Lowering(ast.NodeTransformer):
     def visit_Compare(self, node: ast.Compare) -> ast.expr:
         key = patterns.contains_key(node, self._records)
         if key is None:
-            return self.generic_visit(node)  # type: ignore[return-value]
+            self.generic_visit(node)
+            if self._charge_scans:  # `x in <value>` scans the value: charge its length
+                node.comparators = [
+                    self._fueled("_scanned", right) if _scans(op, right) else right
+                    for op, right in zip(node.ops, node.comparators, strict=True)
+                ]
+            return node
         negated = isinstance(node.ops[0], ast.NotIn)
         if self._on_value:
             return self._is_missing(negate=not negated)
@@ -656,7 +704,7 @@ def _compile(
         item, get, contains = value_accessors(key) if on_value else accessors(KeyPath(key))
         namespace.update({f"_item_{suffix}": item, f"_get_{suffix}": get, f"_has_{suffix}": contains})
     lowering = _Lowering(names, on_value=on_value)
-    lowered = lowering.visit(copy.deepcopy(body))  # the lowering rewrites nodes in place
+    lowered = lowering.lower(copy.deepcopy(body))  # the lowering rewrites nodes in place
     namespace.update(lowering.constants)
     test: ast.expr = lowered
     if exactly_true:
