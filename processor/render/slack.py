@@ -31,6 +31,7 @@ PAYLOADS = (
     ("responseElements", "Response elements"),
     ("additionalEventData", "Additional event data"),
     ("serviceEventDetails", "Service event details"),
+    ("insightDetails", "Insight details"),
 )
 
 
@@ -45,6 +46,12 @@ def render_slack(
     if actor is None:
         actor = resolve_actor(event)
     event_name = event.get("eventName")
+    insight = event.get("insightDetails")
+    if event.get("eventType") == "AwsCloudTrailInsight" and isinstance(insight, Mapping):
+        # an Insights record names no caller or call of its own: say which API's rate is unusual
+        actor, event_name = "CloudTrail Insights", " ".join(
+            str(insight.get(key, "")) for key in ("insightType", "state", "eventName")
+        )
     error_code = event.get("errorCode")
     failed = error_code not in (None, "")
 

@@ -172,6 +172,28 @@ def test_real_time_through_the_deployed_pattern_and_the_handler(
     assert set(DETONATIONS) - _detected(alerted) == set()
 
 
+def test_an_insights_alert_says_which_api_is_unusual(
+    slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Insights record names no caller and no call of its own (they are in insightDetails)."""
+    (record,) = [r for r in DETONATIONS[EXTRA[0]] if r["insightDetails"]["state"] == "Start"]
+    for setting, value in {**SETTINGS, "SLACK_API_URL": slack.api_url}.items():
+        monkeypatch.setenv(setting, value)
+    handler.reset(timing=FakeClock().timing)
+    try:
+        batch = lambda_kinesis_event(
+            [("seq-0", encode(eventbridge_envelope(record)))], "arn:aws:kinesis:us-east-1:1:stream/s"
+        )
+        assert handler.handler(batch, Context()) == {"batchItemFailures": []}
+    finally:
+        handler.reset()
+    (post,) = slack.posts
+    assert post.payload["text"].startswith(
+        "[medium] CloudTrail Insights called ApiCallRateInsight Start CreateAccessKey"
+    )
+    assert "*Insight details*" in orjson.dumps(post.payload["blocks"]).decode()
+
+
 def test_backfill_of_a_log_file(tmp_path: Path, backfill_cli: Callable[..., list[dict[str, Any]]]) -> None:
     records = [record for records in DETONATIONS.values() for record in records]
     log = tmp_path / "111122223333_CloudTrail_us-east-1_20240801T1200Z_detonations.json.gz"
