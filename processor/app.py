@@ -23,7 +23,6 @@ from processor.deliver.metrics import (
 )
 from processor.deliver.metrics import stdout_line as _stdout_line
 from processor.deliver.notices import ERROR_REPORT_INTERVAL_SECONDS, NoticeGate
-from processor.deliver.pacing import ChannelPacer
 from processor.deliver.retry import RetryPolicy
 from processor.deliver.senders import (
     SLACK_SDK_LOG,
@@ -33,7 +32,7 @@ from processor.deliver.senders import (
     WebhookSender,
 )
 from processor.deliver.storm import STORM_THRESHOLD
-from processor.deliver.timing import SYSTEM, Deadline, Timing, remaining_seconds
+from processor.deliver.timing import SYSTEM, ChannelPacer, Deadline, Timing, remaining_seconds
 from processor.errors import ConfigError
 from processor.fastpath import FastPath, decode_mode
 from processor.log import configure_logging

@@ -34,11 +34,10 @@ from processor.deliver.errors import (
 )
 from processor.deliver.ledger import DeliveryLedger
 from processor.deliver.metrics import DeliveryStats
-from processor.deliver.pacing import ChannelPacer
 from processor.deliver.retry import NO_RETRY, RetryPolicy
 from processor.deliver.storm import chunks, storm_digest, storm_summary, text_only
 from processor.deliver.threads import SlackThreads, similar_to, similarity_key
-from processor.deliver.timing import SYSTEM, Budget, Deadline, Timing
+from processor.deliver.timing import SYSTEM, Budget, ChannelPacer, Deadline, Timing
 from processor.models import Alert, DeliveryOutcome, Destination, DestinationKind, SlackMessage, Status
 
 if TYPE_CHECKING:  # senders import slack_sdk (~90 ms): a dry-run backfill never needs it
