@@ -13,15 +13,6 @@ from processor.decode.shapes import DecodeFailure
 from processor.deliver.dispatcher import Dispatcher
 from processor.deliver.dynamo import FINISH_SECONDS, MIN_CALL_SECONDS
 from processor.deliver.ledger import DeliveryLedger, MemoryLedger
-from processor.deliver.metrics import (
-    BatchCounts,
-    DeliveryStats,
-    Emit,
-    emf_line,
-    is_access_denied,
-    metric_values,
-)
-from processor.deliver.metrics import stdout_line as _stdout_line
 from processor.deliver.notices import ERROR_REPORT_INTERVAL_SECONDS, NoticeGate
 from processor.deliver.retry import RetryPolicy
 from processor.deliver.senders import (
@@ -35,7 +26,16 @@ from processor.deliver.storm import STORM_THRESHOLD
 from processor.deliver.timing import SYSTEM, ChannelPacer, Deadline, Timing, remaining_seconds
 from processor.errors import ConfigError
 from processor.fastpath import FastPath, decode_mode
-from processor.log import configure_logging
+from processor.log import (
+    BatchCounts,
+    DeliveryStats,
+    Emit,
+    configure_logging,
+    emf_line,
+    is_access_denied,
+    metric_values,
+)
+from processor.log import stdout_line as _stdout_line
 from processor.models import DeliveryOutcome, DestinationKind, RuleFailure, Status
 from processor.pipeline import Evaluation, evaluate
 from processor.render.slack import render_decode_failure, render_rule_failure

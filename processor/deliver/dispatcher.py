@@ -33,11 +33,11 @@ from processor.deliver.errors import (
     Rejected,
 )
 from processor.deliver.ledger import DeliveryLedger
-from processor.deliver.metrics import DeliveryStats
 from processor.deliver.retry import NO_RETRY, RetryPolicy
 from processor.deliver.storm import chunks, storm_digest, storm_summary, text_only
 from processor.deliver.threads import SlackThreads, similar_to, similarity_key
 from processor.deliver.timing import SYSTEM, Budget, ChannelPacer, Deadline, Timing
+from processor.log import DeliveryStats
 from processor.models import Alert, DeliveryOutcome, Destination, DestinationKind, SlackMessage, Status
 
 if TYPE_CHECKING:  # senders import slack_sdk (~90 ms): a dry-run backfill never needs it
