@@ -54,6 +54,7 @@ def build_alert(record: Record, rule: RuleRef, router: Router) -> Alert:
     wants_sns = any(d.kind is DestinationKind.SNS for d in destinations)
     actor = resolve_actor(record.event) if wants_slack and wants_sns else None  # once for both
     name = router.account_names.name(account) if destinations else ""
+    event = record.event
     return Alert(
         record=record,
         rule=rule,
@@ -62,6 +63,7 @@ def build_alert(record: Record, rule: RuleRef, router: Router) -> Alert:
         slack=render_slack(record, rule, account, actor=actor, account_name=name) if wants_slack else None,
         sns=render_sns(record, rule, account, actor=actor, account_name=name) if wants_sns else None,
         account_name=name,
+        event_id=str(event.get("eventID") or f"{record.item_id}#{record.index}"),
     )
 
 

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from processor.models import Destination, DestinationKind, RuleRef, severity_rank
+from processor.models import SEVERITY_RANK, UNKNOWN_SEVERITY_RANK, Destination, DestinationKind, RuleRef
 from processor.settings import AccountRoute, Settings, SeverityRoute
 
 log = logging.getLogger("trailalert")
@@ -111,7 +111,10 @@ class Router:
         self._default_hook = settings.hook_url if settings.uses_webhook else None
         self._topics = _by_account(settings.sns_configuration)
         self._default_topic = settings.default_sns_topic_arn
-        self._severity_routes = tuple((severity_rank(r.min_severity), r) for r in settings.severity_routing)
+        self._severity_routes = tuple(
+            (SEVERITY_RANK.get(r.min_severity, UNKNOWN_SEVERITY_RANK), tuple(_severity_destinations(r)))
+            for r in settings.severity_routing
+        )
         self._cache: dict[str, tuple[Destination, ...]] = {}
 
     def for_alert(self, account: str, rule: RuleRef) -> tuple[Destination, ...]:
@@ -129,10 +132,10 @@ class Router:
         return tuple(found)
 
     def _by_severity(self, severity: str) -> Iterable[Destination]:
-        rank = severity_rank(severity)
-        for minimum, route in self._severity_routes:
+        rank = SEVERITY_RANK.get(severity, UNKNOWN_SEVERITY_RANK)
+        for minimum, destinations in self._severity_routes:
             if rank >= minimum:
-                yield from _severity_destinations(route)
+                yield from destinations
 
     def destinations(self, account: str) -> tuple[Destination, ...]:
         cached = self._cache.get(account)

@@ -513,10 +513,12 @@ class Dispatcher:
             return
         sender: Any = self._senders.get(DestinationKind.SLACK_APP)
         for update in self._threads.take_updates():
-            destination = Destination(DestinationKind.SLACK_APP, update.channel)
             try:
                 self._attempt(
-                    destination, budget, stats, lambda u=update: sender.update(u.channel, u.ts, u.message)
+                    update.destination,
+                    budget,
+                    stats,
+                    lambda u=update: sender.update(u.destination.target, u.ts, u.message),
                 )
             except DeliveryError as exc:  # cosmetic; the next reply's update corrects the count
                 stats.parent_updates_failed += 1

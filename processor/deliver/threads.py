@@ -182,7 +182,7 @@ class DynamoDbThreadStore:
 class ParentUpdate:
     """A parent whose "N more in thread" line is out of date; sent once per batch, not per reply."""
 
-    channel: str
+    destination: Destination  # the Slack app channel the thread is in
     ts: str
     message: SlackMessage
 
@@ -277,7 +277,7 @@ class SlackThreads:
             return f"in thread {item.ts}: {ts}"
         if item.parent is not None:
             self._updates[key] = ParentUpdate(
-                destination.target, item.ts, with_reply_count(item.parent, count, item.note)
+                destination, item.ts, with_reply_count(item.parent, count, item.note)
             )
         return f"in thread {item.ts}: {ts}"
 
