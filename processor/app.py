@@ -113,10 +113,9 @@ def build_dispatcher(
     suppressions: Any = None
     buttons: Any = None
     if settings.dynamodb_table_name:
-        from processor.deliver.dynamo import BoundedTable
-        from processor.deliver.ledger_dynamodb import DynamoDbLedger
+        from processor.deliver.dynamo import BoundedTable, DynamoDbLedger, DynamoDbThreadStore
         from processor.deliver.suppressions import Suppressions, SuppressionStore
-        from processor.deliver.threads import DynamoDbThreadStore, SlackThreads
+        from processor.deliver.threads import SlackThreads
 
         table = BoundedTable(settings.dynamodb_table_name, deadline, dynamodb_resource_factory)
         ledger = DynamoDbLedger(table, wall=timing.wall)

@@ -25,9 +25,8 @@ from urllib.parse import parse_qs
 import orjson
 
 from processor.action_values import VIEW, ActionSigner, SimilarAlerts
-from processor.deliver.dynamo import BoundedTable
+from processor.deliver.dynamo import BoundedTable, DynamoDbThreadStore
 from processor.deliver.suppressions import MUTE, SNOOZE, Suppression, SuppressionStore
-from processor.deliver.threads import DynamoDbThreadStore
 from processor.deliver.timing import SYSTEM, Deadline, Timing, remaining_seconds
 from processor.log import configure_logging
 from processor.models import SlackMessage

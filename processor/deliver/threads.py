@@ -19,11 +19,8 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-import orjson
-
-from processor.deliver.dynamo import ABSENT_OR_EXPIRED, PK, TTL_ATTRIBUTE, is_conditional_failure, is_live
+from processor.deliver.dynamo import DynamoDbThreadStore, ThreadItem
 from processor.deliver.errors import DeliveryError
 from processor.deliver.timing import Budget, Timing
 from processor.models import Alert, Destination, SlackMessage
@@ -33,7 +30,6 @@ log = logging.getLogger("trailalert.deliver")
 
 PARENT_WAIT_SECONDS = 5.0
 PARENT_POLL_SECONDS = 0.1
-_MAX_STORED_PARENT = 100_000  # bytes of JSON; DynamoDB items stop at 400 KB
 
 Post = Callable[[SlackMessage, str | None], str]
 
@@ -81,101 +77,6 @@ def thread_key(alert: Alert, destination: Destination) -> str:
 def _digest(parts: list[object]) -> str:
     joined = "\x1f".join("" if p is None else str(p) for p in parts)
     return hashlib.sha256(joined.encode()).hexdigest()[:32]
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadItem:
-    ts: str | None
-    owner: str
-    parent: SlackMessage | None
-    replies: int
-    note: str | None = None  # e.g. "Acknowledged by ...", kept when the parent is edited again
-
-
-class DynamoDbThreadStore:
-    """Translates thread state to and from `thread#<key>` items; decides nothing."""
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    def get(self, key: str, now: float) -> ThreadItem | None:
-        item = self._table.get_item(Key={PK: _pk(key)}, ConsistentRead=True).get("Item")
-        if not is_live(item, now):
-            return None
-        assert item is not None
-        parent = None
-        if item.get("parent"):
-            data = orjson.loads(item["parent"])
-            parent = SlackMessage(text=data.get("text", ""), blocks=tuple(data.get("blocks") or ()))
-        note = item.get("note")
-        replies = int(item.get("replies", 0))
-        return ThreadItem(item.get("ts"), str(item.get("owner", "")), parent, replies, note or None)
-
-    def claim(self, key: str, owner: str, now: float, ttl: int) -> bool:
-        try:
-            self._table.put_item(
-                Item={PK: _pk(key), "owner": owner, TTL_ATTRIBUTE: int(now + ttl), "replies": 0},
-                ConditionExpression=ABSENT_OR_EXPIRED,
-                ExpressionAttributeValues={":now": int(now)},
-            )
-        except Exception as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
-
-    def set_parent(self, key: str, owner: str, ts: str, parent: SlackMessage) -> None:
-        stored = orjson.dumps(parent.payload())
-        values: dict[str, Any] = {":ts": ts, ":owner": owner}
-        expression = "SET ts = :ts"
-        if len(stored) <= _MAX_STORED_PARENT:
-            expression += ", parent = :parent"
-            values[":parent"] = stored.decode()
-        self._table.update_item(
-            Key={PK: _pk(key)},
-            UpdateExpression=expression,
-            ConditionExpression="#owner = :owner",
-            ExpressionAttributeNames={"#owner": "owner"},
-            ExpressionAttributeValues=values,
-        )
-
-    def release(self, key: str, owner: str) -> None:
-        """Give the claim up (the parent could not be posted), so the next attempt can claim it."""
-        try:
-            self._table.delete_item(
-                Key={PK: _pk(key)},
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":owner": owner},
-            )
-        except Exception as exc:
-            if not is_conditional_failure(exc):
-                raise
-
-    def set_note(self, key: str, ts: str, note: str) -> bool:
-        """Keep `note` on the thread whose parent is message `ts`; False when there is no such thread."""
-        try:
-            self._table.update_item(
-                Key={PK: _pk(key)},
-                UpdateExpression="SET note = :note",
-                ConditionExpression="ts = :ts",
-                ExpressionAttributeValues={":note": note, ":ts": ts},
-            )
-        except Exception as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
-
-    def add_reply(self, key: str) -> int:
-        response = self._table.update_item(
-            Key={PK: _pk(key)},
-            UpdateExpression="ADD replies :one",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":one": 1},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(response["Attributes"]["replies"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +205,3 @@ def with_reply_count(parent: SlackMessage, count: int, note: str | None = None) 
         for text in extra
     )
     return SlackMessage(text=f"{parent.text} ({count} more in thread)", blocks=blocks)
-
-
-def _pk(key: str) -> str:
-    return f"thread#{key}"
