@@ -113,9 +113,13 @@ def build_dispatcher(
     suppressions: Any = None
     buttons: Any = None
     if settings.dynamodb_table_name:
-        from processor.deliver.dynamo import BoundedTable, DynamoDbLedger, DynamoDbThreadStore
-        from processor.deliver.suppressions import Suppressions, SuppressionStore
-        from processor.deliver.threads import SlackThreads
+        from processor.deliver.dynamo import (
+            BoundedTable,
+            DynamoDbLedger,
+            DynamoDbThreadStore,
+            SuppressionStore,
+        )
+        from processor.deliver.threads import SlackThreads, Suppressions
 
         table = BoundedTable(settings.dynamodb_table_name, deadline, dynamodb_resource_factory)
         ledger = DynamoDbLedger(table, wall=timing.wall)

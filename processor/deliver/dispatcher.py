@@ -11,7 +11,7 @@ The order of work for one batch:
 4. Each accepted send is recorded in the ledger right away; thread parents get one "N more in
    thread" edit at the end of the batch.
 
-Before step 2, a Slack delivery of an alert that a live snooze or mute holds back (suppressions.py)
+Before step 2, a Slack delivery of an alert that a live snooze or mute holds back (threads.py)
 is SUPPRESSED instead: counted, recorded in the ledger (a retried batch does not count it twice),
 and summed up in the thread the suppression was made from at the end of the batch.
 """
@@ -42,8 +42,9 @@ from processor.models import Alert, DeliveryOutcome, Destination, DestinationKin
 
 if TYPE_CHECKING:  # senders import slack_sdk (~90 ms): a dry-run backfill never needs it
     from processor.action_values import ActionSigner
+    from processor.deliver.dynamo import Suppression
     from processor.deliver.senders import Sender
-    from processor.deliver.suppressions import Suppression, Suppressions
+    from processor.deliver.threads import Suppressions
 
 log = logging.getLogger("trailalert.deliver")
 

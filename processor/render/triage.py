@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from processor.deliver.suppressions import MUTE, Suppression
+from processor.deliver.dynamo import MUTE, Suppression
 from processor.deliver.threads import Similar
 from processor.models import SlackMessage
 from processor.render.slack import ACTIONS_BLOCK_ID, UNMUTE, code, plain
