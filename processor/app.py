@@ -8,8 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from processor.decode.kinesis import decode_kinesis_event
-from processor.decode.shapes import DecodeFailure
+from processor.decode.kinesis import DecodeFailure, decode_kinesis_event
 from processor.deliver.dispatcher import Dispatcher
 from processor.deliver.dynamo import FINISH_SECONDS, MIN_CALL_SECONDS
 from processor.deliver.ledger import DeliveryLedger, MemoryLedger
