@@ -36,9 +36,8 @@ from processor.log import (
 )
 from processor.log import stdout_line as _stdout_line
 from processor.models import DeliveryOutcome, DestinationKind, RuleFailure, Status
-from processor.pipeline import Evaluation, evaluate
+from processor.pipeline import Evaluation, Router, evaluate
 from processor.render.slack import render_decode_failure, render_rule_failure
-from processor.routing import Router
 from processor.rules.ruleset import RuleSet, build_ruleset
 from processor.settings import Settings, load_settings
 
