@@ -150,7 +150,7 @@ def backfill_command(
     dispatcher = reporter = None
     if send:
         from processor.app import RuleErrorReporter
-        from processor.routing import Router
+        from processor.pipeline import Router
 
         dispatcher = _dispatcher(settings)
         notices = RuleErrorReporter(dispatcher, Router(settings), settings.rule_evaluation_errors_to_slack)
