@@ -6,13 +6,17 @@ a truthy value such as "yes" or 1 does not match. Every rule of the cloudtrail-t
 README works unchanged. Rules are parsed with `ast` and must stay inside this subset; anything
 else is refused at start with an error naming the setting, the rule and the reason.
 
-Reading the event (the only three ways; `event` is never used on its own):
+Reading the event (`event` is never used on its own):
 
 * `event["key"]`                    - raises KeyError when the record has no such field
 * `event.get("key")`, `event.get("key", default)`
 * `"key" in event`, `"key" not in event`
+* `event.values("a.*.b")`           - the leaf values at a path whose `*` segments match every
+                                      element of a list and every member of an object
+* `event.objects("a.*")`            - the objects there, only as a quantifier's source
+* `event.text("a.b")`               - the JSON text of the subtree at a key, or None
 
-Keys are string literals. A field holds a string, number, boolean or None (JSON null);
+Keys and paths are string literals. A field holds a string, number, boolean or None (JSON null);
 a key naming an object or list does not exist, as in the flattened record.
 
 Allowed:
@@ -26,19 +30,23 @@ Allowed:
   `v[2:5]`, `v[::2]`
 * method calls on values: `startswith endswith lower upper casefold strip lstrip rstrip split
   rsplit find rfind count replace isdigit isalpha isalnum islower isupper`
-  (not `format`, `format_map`, `encode`, `translate`, ...; `replace` refuses to build a string
-  over 10 million characters)
-* calls to `len str int float bool min max abs sorted`, and to `any`/`all` over a literal
-  list, tuple or set (`any([a, b])`); positional arguments only
+* calls to `len str int float bool min max abs sorted`, to `any`/`all` over a literal list, tuple
+  or set (`any([a, b])`), and to `json_values(text, "path")`, `re_search(value, "pattern")` (RE2,
+  compiled at start) and `in_cidr(value, "network")`; positional arguments only
+* quantifiers: `any(<test> for v in <source> [if <test>])` and `all(...)`, the source being
+  event.values/event.objects/json_values/json_objects with a literal path, or a sum of them; a loop
+  variable over objects reads its object as `event` reads the record (`o.get("k")`, ...)
 
 Refused, among others: any other name (`os`, `open`, `getattr`, `globals`, `__import__`),
 any name or attribute with a double underscore, attribute access that is not a method call,
-`event` passed to a function or compared as a whole, lambda, comprehensions and generator
-expressions, `:=`, f-strings, `*`/`**` unpacking, keyword arguments, bytes and complex
-literals. A rule is at most 65536 characters, 5000 syntax nodes and 100 levels deep.
+`event` passed to a function or compared as a whole, lambda, comprehensions and other generator
+expressions, `:=`, f-strings, `*`/`**` unpacking, keyword arguments, bytes and complex literals.
+A rule is at most 65536 characters, 5000 syntax nodes and 100 levels deep.
 
-A checked rule is rewritten so each event access calls a lookup with its key split in advance,
-then compiled once into a function that runs with no builtins but the ones listed above.
+A checked rule is rewritten so each field read calls a lookup with its key split in advance, and
+each operation that builds a value, loops or searches calls its bounded version (bounded.py), then
+compiled once into a function that runs with no builtins but the ones listed above. The whole
+language, for rule authors: docs/rules.md.
 """
 
 from __future__ import annotations
@@ -47,15 +55,23 @@ import ast
 import copy
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from processor.errors import RuleError
-from processor.rules import patterns
+from processor.rules import bounded, functions, patterns
 from processor.rules.guards import Guard, covers_rule, find_guards, string_test
 from processor.rules.lookup import MISSING, KeyPath
-from processor.rules.runtime import SAFE_BUILTINS, SAFE_METHODS, accessors, guarded_replace, value_accessors
+from processor.rules.runtime import (
+    RECORD_METHODS,
+    RULE_FUNCTIONS,
+    SAFE_BUILTINS,
+    SAFE_METHODS,
+    accessors,
+    rule_namespace,
+    value_accessors,
+)
 
 __all__ = ["CompiledExpression", "compile_expression", "MAX_RULE_LENGTH", "MAX_NODES", "MAX_DEPTH"]
 
@@ -63,16 +79,25 @@ MAX_RULE_LENGTH: Final[int] = 65536  # EVENTS_TO_TRACK folds a whole list of nam
 MAX_NODES: Final[int] = 5000
 MAX_DEPTH: Final[int] = 100
 
-_EVENT_USES = 'event["key"], event.get("key"[, default]) or "key" in event'
-_BUILTIN_LIST = ", ".join(sorted(SAFE_BUILTINS))
+_EVENT_USES = (
+    'event["key"], event.get("key"[, default]), "key" in event, event.values("path") or event.text("key")'
+)
+_BUILTIN_LIST = ", ".join(sorted({*SAFE_BUILTINS, *RULE_FUNCTIONS}))
 _METHOD_LIST = ", ".join(sorted(SAFE_METHODS))
+_OBJECTS_ONLY_IN_LOOPS = (
+    "event.objects() and json_objects() can only be looped over: "
+    'any(o.get("a") == 1 and o.get("b") == 2 for o in event.objects("x.*"))'
+)
 
 _REFUSED: Final[dict[type, str]] = {
     ast.Lambda: "lambda is not allowed",
     ast.ListComp: "comprehensions are not allowed",
     ast.SetComp: "comprehensions are not allowed",
     ast.DictComp: "comprehensions are not allowed",
-    ast.GeneratorExp: "generator expressions are not allowed",
+    ast.GeneratorExp: (
+        "a generator expression is only allowed as the argument of any() or all(), "
+        'e.g. any(v == "x" for v in event.values("a.*.b"))'
+    ),
     ast.NamedExpr: "assignment expressions (:=) are not allowed",
     ast.JoinedStr: "f-strings are not allowed",
     ast.FormattedValue: "f-strings are not allowed",
@@ -124,8 +149,9 @@ def compile_expression(text: str, *, setting: str) -> CompiledExpression:
     if len(source) > MAX_RULE_LENGTH:
         raise RuleError(setting, text, f"the rule is longer than {MAX_RULE_LENGTH} characters")
     tree = _parse(source, setting, text)
-    keys = _Checker(setting, text).check(tree.body)
-    matches = _compile(tree.body, keys, setting)
+    checker = _Checker(setting, text)
+    keys = checker.check(tree.body)
+    matches = _compile(tree.body, keys | checker.record_keys, setting)
     specs = find_guards(tree.body)
     guards = tuple(
         Guard(
@@ -173,6 +199,10 @@ class _Checker:
         self._text = text
         self._nodes = 0
         self.keys: set[str] = set()
+        self.record_keys: set[str] = set()  # keys read from the objects of event.objects(...)
+        self._loop_names: list[str] = []  # the loop variables of the quantifiers around a node
+        self._records: set[str] = {patterns.EVENT}  # `event`, and loop variables over objects
+        self._sources: set[int] = set()  # the calls of the quantifier source being checked
 
     def check(self, node: ast.expr) -> set[str]:
         """Validate the whole rule; return the flat keys it reads."""
@@ -200,9 +230,13 @@ class _Checker:
 
     def _name(self, node: ast.Name, depth: int) -> None:
         name = node.id
+        if name in self._records and name != patterns.EVENT:
+            raise self._refuse(f"{name!r} stands for an object: use {_uses(name)}")
+        if name in self._loop_names:
+            return
         if name == patterns.EVENT:
             raise self._refuse(f"'event' cannot be used on its own; use {_EVENT_USES}")
-        if name in SAFE_BUILTINS:
+        if name in SAFE_BUILTINS or name in RULE_FUNCTIONS:
             raise self._refuse(f"builtin {name!r} can only be called, e.g. {name}(...)")
         raise self._refuse(f"name {name!r} is not allowed; only 'event' and calls to {_BUILTIN_LIST}")
 
@@ -226,17 +260,26 @@ class _Checker:
         self._expr(node.left, depth)
         self._expr(node.right, depth)
 
+    def _read(self, receiver: ast.expr, key: str) -> None:
+        """Note that `key` is read, from the record or from an object of event.objects(...)."""
+        (self.keys if patterns.is_event(receiver) else self.record_keys).add(key)
+
     def _compare(self, node: ast.Compare, depth: int) -> None:
         operands = [node.left, *node.comparators]
-        if any(patterns.is_event(operand) for operand in operands):
-            key = patterns.contains_key(node)
+        if any(patterns.is_event(operand, self._records) for operand in operands):
+            key = patterns.contains_key(node, self._records)
             if key is not None:
-                self.keys.add(key)
+                self._read(node.comparators[0], key)
                 return
             membership = len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn)
-            if membership and patterns.is_event(node.comparators[0]) and not patterns.is_event(node.left):
+            if (
+                membership
+                and patterns.is_event(node.comparators[0], self._records)
+                and not patterns.is_event(node.left, self._records)
+            ):
                 raise self._refuse('the left side of "in event" must be a string literal: "key" in event')
-            raise self._refuse(f"'event' can only be used as {_EVENT_USES}")
+            record = next(o.id for o in operands if patterns.is_event(o, self._records))  # type: ignore[attr-defined]
+            raise self._refuse(f"{record!r} can only be used as {_uses(record)}")
         for operand in operands:
             self._expr(operand, depth)
 
@@ -246,11 +289,11 @@ class _Checker:
         self._expr(node.orelse, depth)
 
     def _subscript(self, node: ast.Subscript, depth: int) -> None:
-        if patterns.is_event(node.value):
+        if patterns.is_event(node.value, self._records):
             key = patterns.str_literal(node.slice)
             if key is None:
                 raise self._refuse('event keys must be string literals: event["key"]')
-            self.keys.add(key)
+            self._read(node.value, key)
             return
         self._expr(node.value, depth)
         index = node.slice
@@ -265,7 +308,7 @@ class _Checker:
         # Reached only for attributes that are not immediately called.
         if _is_dunder(node.attr):
             raise self._refuse(f"attribute {node.attr!r} is not allowed")
-        if patterns.is_event(node.value) and node.attr == "get":
+        if patterns.is_event(node.value, self._records) and node.attr == "get":
             raise self._refuse('event.get must be called: event.get("key"[, default])')
         raise self._refuse(
             f"attribute {node.attr!r} is not allowed; attributes can only be method calls such as v.lower()"
@@ -286,27 +329,107 @@ class _Checker:
             raise self._refuse(f"only the builtins {_BUILTIN_LIST} and string methods can be called")
 
     def _builtin_call(self, name: str, node: ast.Call, depth: int) -> None:
-        if name not in SAFE_BUILTINS:
+        if name not in SAFE_BUILTINS and name not in RULE_FUNCTIONS:
             raise self._refuse(f"calls to {name!r} are not allowed; allowed functions: {_BUILTIN_LIST}")
         self._no_bare_event(node.args, f"{name}()")
+        if name in ("any", "all") and len(node.args) == 1 and isinstance(node.args[0], ast.GeneratorExp):
+            self._quantifier(name, node.args[0], depth)
+            return
         if name in ("any", "all") and (
             len(node.args) != 1 or not isinstance(node.args[0], ast.List | ast.Tuple | ast.Set)
         ):
-            raise self._refuse(f"{name}() takes one literal list, tuple or set, e.g. {name}([a, b])")
+            raise self._refuse(
+                f"{name}() takes one literal list, tuple or set, e.g. {name}([a, b]), "
+                f'or a generator: {name}(v == "x" for v in event.values("a.*.b"))'
+            )
+        if name in RULE_FUNCTIONS:
+            if name == "json_objects" and id(node) not in self._sources:
+                raise self._refuse(_OBJECTS_ONLY_IN_LOOPS)
+            self._function_literal(name, node)
         for arg in node.args:
             self._expr(arg, depth)
+
+    def _function_literal(self, name: str, node: ast.Call) -> None:
+        """json_values, re_search and in_cidr take a value and a string literal, checked here."""
+        example = RULE_FUNCTIONS[name]
+        literal = patterns.str_literal(node.args[1]) if len(node.args) == 2 else None
+        if literal is None:
+            raise self._refuse(f"{name}() takes a value and a string literal: {example}")
+        try:
+            if name in ("json_values", "json_objects"):
+                functions.path_segments(literal)
+            elif name == "re_search":
+                functions.regex(literal)
+            else:
+                functions.network(literal)
+        except ValueError as exc:
+            raise self._refuse(f"{name}(): {exc}") from None
+
+    def _quantifier(self, name: str, generator: ast.GeneratorExp, depth: int) -> None:
+        """`any(<test> for v in <source> [if <test>])`: one loop over event.values, event.objects,
+        json_values or json_objects (or a sum of one kind), one plain loop variable (see
+        docs/rules.md for why this form). Over objects, the variable reads its object as `event`
+        reads the record."""
+        form = f'{name}(<test on v> for v in event.values("a.*.b"))'
+        if len(generator.generators) != 1:
+            raise self._refuse(f"{name}() over a generator takes exactly one 'for': {form}")
+        loop = generator.generators[0]
+        if loop.is_async:
+            raise self._refuse("async generators are not allowed")
+        if not isinstance(loop.target, ast.Name):
+            raise self._refuse(f"the loop variable must be one plain name: {form}")
+        variable = loop.target.id
+        if (
+            variable == patterns.EVENT
+            or variable.startswith("_")
+            or variable in SAFE_BUILTINS
+            or variable in RULE_FUNCTIONS
+        ):
+            raise self._refuse(f"{variable!r} cannot be a loop variable; use a plain name such as v")
+        if variable in self._loop_names:
+            raise self._refuse(f"the loop variable {variable!r} is already used by an enclosing {name}()")
+        if len(loop.ifs) > 1:
+            raise self._refuse(f"{name}() over a generator takes at most one 'if'")
+        source = loop.iter
+        kind = _source_kind(source, self._records)
+        if kind is None:
+            raise self._refuse(
+                f'{name}() can only loop over event.values("path"), event.objects("path"), '
+                f'json_values(text, "path"), json_objects(text, "path"), or a sum of them '
+                f"(all values or all objects): {form}"
+            )
+        over_objects = kind == "objects"
+        outer, self._sources = self._sources, self._sources | {id(call) for call in _source_calls(source)}
+        self._expr(source, depth)
+        self._sources = outer
+        self._loop_names.append(variable)
+        if over_objects:
+            self._records.add(variable)
+        try:
+            for test in loop.ifs:
+                self._expr(test, depth)
+            self._expr(generator.elt, depth)
+        finally:
+            self._loop_names.pop()
+            self._records.discard(variable)
 
     def _method_call(self, func: ast.Attribute, node: ast.Call, depth: int) -> None:
         method = func.attr
         if _is_dunder(method):
             raise self._refuse(f"attribute {method!r} is not allowed")
-        if patterns.is_event(func.value):
+        if patterns.is_event(func.value, self._records):
+            if method in RECORD_METHODS:
+                if method == "objects" and id(node) not in self._sources:
+                    raise self._refuse(_OBJECTS_ONLY_IN_LOOPS)
+                self._record_method(method, node)
+                return
             if method != "get":
-                raise self._refuse(f"'event.{method}' is not allowed; only {_EVENT_USES}")
+                record = func.value.id  # type: ignore[attr-defined]
+                raise self._refuse(f"'{record}.{method}' is not allowed; only {_uses(record)}")
             if not 1 <= len(node.args) <= 2 or patterns.str_literal(node.args[0]) is None:
                 raise self._refuse("event.get takes a string literal key and an optional default")
             self._no_bare_event(node.args[1:], "event.get()")
-            self.keys.add(node.args[0].value)  # type: ignore[attr-defined]
+            self._read(func.value, node.args[0].value)  # type: ignore[attr-defined]
             for arg in node.args[1:]:
                 self._expr(arg, depth)
             return
@@ -317,9 +440,23 @@ class _Checker:
         for arg in node.args:
             self._expr(arg, depth)
 
+    def _record_method(self, method: str, node: ast.Call) -> None:
+        """event.values("path.with.*") and event.text("key"): one string literal path."""
+        path = patterns.str_literal(node.args[0]) if len(node.args) == 1 else None
+        if path is None:
+            raise self._refuse(f'event.{method} takes one string literal path: event.{method}("a.b")')
+        try:
+            segments = functions.path_segments(path)
+        except ValueError as exc:
+            raise self._refuse(f"event.{method}(): {exc}") from None
+        if method == "text" and functions.WILDCARD in segments:
+            raise self._refuse('event.text takes a key without "*"; event.values reads wildcard paths')
+
     def _no_bare_event(self, args: list[ast.expr], callee: str) -> None:
-        if any(patterns.is_event(arg) for arg in args):
-            raise self._refuse(f"'event' cannot be passed to {callee}; use {_EVENT_USES}")
+        for arg in args:
+            if patterns.is_event(arg, self._records):
+                record = arg.id  # type: ignore[attr-defined]
+                raise self._refuse(f"{record!r} cannot be passed to {callee}; use {_uses(record)}")
 
     _HANDLERS: Final[dict[type, Callable[[_Checker, Any, int], None]]] = {
         ast.Constant: _constant,
@@ -338,8 +475,64 @@ class _Checker:
     }
 
 
+def _uses(record: str) -> str:
+    """How `event`, or a loop variable over objects, may be used: to end an error message."""
+    if record == patterns.EVENT:
+        return _EVENT_USES
+    return f'{record}["key"], {record}.get("key"[, default]), "key" in {record}, {record}.values("path") or {record}.text("key")'
+
+
+def _scans(op: ast.cmpop, right: ast.expr) -> bool:
+    """True for `in`/`not in` whose right side is not a literal list, tuple or set."""
+    return isinstance(op, ast.In | ast.NotIn) and not isinstance(right, ast.List | ast.Tuple | ast.Set)
+
+
+def _search_count(node: ast.AST) -> int:
+    """The searches through a value `node` makes itself (see _Lowering.lower)."""
+    if isinstance(node, ast.Compare) and patterns.contains_key(node) is None:
+        return sum(_scans(op, right) for op, right in zip(node.ops, node.comparators, strict=True))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return int(node.func.attr in bounded.SCANNING_METHODS)
+    return 0
+
+
 def _is_dunder(name: str) -> bool:
     return "__" in name
+
+
+def _is_record_call(node: ast.AST, method: str, records: Collection[str]) -> bool:
+    """True for `event.<method>(...)`, or the same on a loop variable over objects."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == method
+        and patterns.is_event(node.func.value, records)
+    )
+
+
+def _source_kind(node: ast.AST, records: Collection[str]) -> str | None:
+    """What a quantifier may loop over: "values" for event.values(...)/json_values(...), "objects"
+    for event.objects(...)/json_objects(...), the same for a sum of one kind
+    (`event.values("p.AWS") + event.values("p.AWS.*")`: one value or a list of them); else None."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _source_kind(node.left, records), _source_kind(node.right, records)
+        return left if left == right else None
+    if _is_record_call(node, "values", records) or _is_function_call(node, "json_values"):
+        return "values"
+    if _is_record_call(node, "objects", records) or _is_function_call(node, "json_objects"):
+        return "objects"
+    return None
+
+
+def _source_calls(node: ast.AST) -> list[ast.AST]:
+    """The calls a quantifier's source adds up (the source itself when it is one call)."""
+    if isinstance(node, ast.BinOp):
+        return [*_source_calls(node.left), *_source_calls(node.right)]
+    return [node]
+
+
+def _is_function_call(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
 
 
 def _is_int_literal(node: ast.expr) -> bool:
@@ -349,51 +542,149 @@ def _is_int_literal(node: ast.expr) -> bool:
 
 
 class _Lowering(ast.NodeTransformer):
-    """Replaces event accesses with calls to per-key accessors, and replace() with its guard."""
+    """Replaces event accesses with calls to per-key accessors, and the operations that build
+    values, loop or search with their bounded versions (bounded.py, functions.py), which take the
+    evaluation's Budget, `_fuel`. `fueled` says whether the rule needs one."""
 
     def __init__(self, names: dict[str, str], *, on_value: bool = False) -> None:
         self._names = names  # flat key -> suffix of its accessor names
         # A guard compiled on its field's value (see _compile): `event` is that value, so
         # `event.get(key, <constant>)` and `key in event` become inline tests, not calls.
         self._on_value = on_value
+        self.fueled = False
+        self.constants: dict[str, Any] = {}  # compiled patterns and networks, by namespace name
+        self._records: set[str] = {patterns.EVENT}  # `event` and loop variables over objects
+        self._charge_scans = False  # see `lower`
+
+    def lower(self, body: ast.expr) -> ast.expr:
+        """The lowered `body` (rewritten in place). A rule of many searches (`in`, find, count,
+        startswith...) over fields of up to a megabyte could scan gigabytes, so past
+        MAX_UNCHARGED_SCANS of them each is charged what it reads."""
+        searches = sum(_search_count(node) for node in ast.walk(body))
+        self._charge_scans = searches > bounded.MAX_UNCHARGED_SCANS
+        return self.visit(body)  # type: ignore[no-any-return]
 
     def _is_missing(self, negate: bool = False) -> ast.Compare:
         op: ast.cmpop = ast.IsNot() if negate else ast.Is()
         event = ast.Name(id=patterns.EVENT, ctx=ast.Load())
         return ast.Compare(left=event, ops=[op], comparators=[ast.Name(id="_MISSING", ctx=ast.Load())])
 
-    def _accessor(self, kind: str, key: str, *extra: ast.expr) -> ast.Call:
+    def _accessor(self, kind: str, key: str, *extra: ast.expr, record: str = patterns.EVENT) -> ast.Call:
+        """`_<kind>_<n>(record, *extra)`: the accessor of `key` on the record (or on an object of
+        event.objects(...), for a loop variable `record`)."""
         func = ast.Name(id=f"_{kind}_{self._names[key]}", ctx=ast.Load())
-        return ast.Call(func=func, args=[ast.Name(id=patterns.EVENT, ctx=ast.Load()), *extra], keywords=[])
+        return ast.Call(func=func, args=[ast.Name(id=record, ctx=ast.Load()), *extra], keywords=[])
+
+    def _fueled(self, helper: str, *args: ast.expr) -> ast.Call:
+        """`helper(_fuel, *args)`: a bounded operation charged to this evaluation's budget."""
+        self.fueled = True
+        fuel = ast.Name(id="_fuel", ctx=ast.Load())
+        return ast.Call(func=ast.Name(id=helper, ctx=ast.Load()), args=[fuel, *args], keywords=[])
+
+    def _constant(self, value: Any) -> ast.Name:
+        name = f"_const_{len(self.constants)}"
+        self.constants[name] = value
+        return ast.Name(id=name, ctx=ast.Load())
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
-        key = patterns.subscript_key(node)
+        key = patterns.subscript_key(node, self._records)
         if key is not None:
-            return self._accessor("item", key)
-        return self.generic_visit(node)  # type: ignore[return-value]
+            return self._accessor("item", key, record=node.value.id)  # type: ignore[attr-defined]
+        self.generic_visit(node)
+        index = node.slice
+        if isinstance(index, ast.Slice):
+            parts = [part or ast.Constant(None) for part in (index.lower, index.upper, index.step)]
+            return self._fueled("_slice", node.value, *parts)
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Add):
+            return self._fueled("_add", node.left, node.right)
+        return node
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("any", "all") and node.args:
+            generator = node.args[0]
+            if isinstance(generator, ast.GeneratorExp):
+                return self._quantifier(node, generator)
         self.generic_visit(node)
-        key = patterns.get_key(node)
+        key = patterns.get_key(node, self._records)
         if key is not None:
             default = node.args[1] if len(node.args) > 1 else ast.Constant(None)
             if self._on_value and isinstance(default, ast.Constant):  # evaluating it cannot raise
                 event = ast.Name(id=patterns.EVENT, ctx=ast.Load())
                 return ast.IfExp(test=self._is_missing(), body=default, orelse=event)
-            return self._accessor("get", key, *node.args[1:])
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "replace":
-            func = ast.Name(id="_replace", ctx=ast.Load())
-            return ast.Call(func=func, args=[node.func.value, *node.args], keywords=[])
+            record = node.func.value.id  # type: ignore[attr-defined]
+            return self._accessor("get", key, *node.args[1:], record=record)
+        if isinstance(func, ast.Attribute):
+            return self._method(node, func)
+        if isinstance(func, ast.Name):
+            return self._function(node, func.id)
+        return node
+
+    def _method(self, node: ast.Call, func: ast.Attribute) -> ast.expr:
+        if patterns.is_event(func.value, self._records) and func.attr in RECORD_METHODS:
+            path = node.args[0].value  # type: ignore[attr-defined]
+            segments = ast.Constant(functions.path_segments(path))
+            record = func.value
+            if func.attr == "values":
+                return self._fueled("_values", record, ast.Constant(path), segments)
+            if func.attr == "objects":
+                return self._fueled("_objects", record, segments)
+            return self._fueled("_text", record, segments)
+        if func.attr in bounded.BUILDING_METHODS:
+            return self._fueled("_method", func.value, ast.Constant(func.attr), *node.args)
+        if self._charge_scans and func.attr in bounded.SCANNING_METHODS:
+            func.value = self._fueled("_scanned", func.value)
+        return node
+
+    def _function(self, node: ast.Call, name: str) -> ast.expr:
+        if name in ("str", "sorted", "min", "max", "int", "float"):
+            return self._fueled(f"_{name}", *node.args)
+        if name not in RULE_FUNCTIONS:
+            return node
+        value, literal = node.args[0], node.args[1].value  # type: ignore[attr-defined]
+        if name in ("json_values", "json_objects"):
+            segments = ast.Constant(functions.path_segments(literal))
+            return self._fueled(f"_{name}", value, segments)
+        if name == "re_search":
+            return self._fueled("_re_search", self._constant(functions.regex(literal)), value)
+        return self._fueled("_in_cidr", self._constant(functions.network(literal)), value)
+
+    def _quantifier(self, node: ast.Call, generator: ast.GeneratorExp) -> ast.expr:
+        """`any(t for v in xs)` -> `any(t for v in _each(_fuel, xs, <size of t>))`: every element
+        pays for the test it runs, so a loop costs the budget what it costs the processor."""
+        loop = generator.generators[0]
+        units = bounded.LOOP_COST + sum(1 for part in (generator.elt, *loop.ifs) for _ in ast.walk(part))
+        over_objects = _source_kind(loop.iter, self._records) == "objects"
+        source = self.visit(loop.iter)  # evaluated outside the loop, as Python does
+        variable = loop.target.id  # type: ignore[attr-defined]
+        if over_objects:
+            self._records.add(variable)
+        try:
+            generator.elt = self.visit(generator.elt)
+            loop.ifs = [self.visit(test) for test in loop.ifs]
+        finally:
+            self._records.discard(variable)
+        loop.iter = self._fueled("_each", source, ast.Constant(units))
         return node
 
     def visit_Compare(self, node: ast.Compare) -> ast.expr:
-        key = patterns.contains_key(node)
+        key = patterns.contains_key(node, self._records)
         if key is None:
-            return self.generic_visit(node)  # type: ignore[return-value]
+            self.generic_visit(node)
+            if self._charge_scans:  # `x in <value>` scans the value: charge its length
+                node.comparators = [
+                    self._fueled("_scanned", right) if _scans(op, right) else right
+                    for op, right in zip(node.ops, node.comparators, strict=True)
+                ]
+            return node
         negated = isinstance(node.ops[0], ast.NotIn)
         if self._on_value:
             return self._is_missing(negate=not negated)
-        test = self._accessor("has", key)
+        test = self._accessor("has", key, record=node.comparators[0].id)  # type: ignore[attr-defined]
         return ast.UnaryOp(op=ast.Not(), operand=test) if negated else test
 
 
@@ -404,30 +695,33 @@ def _compile(
 
     With `exactly_true=False` the function returns the body's own value (a guard's conjunct).
     With `on_value=True` (a body reading one key) the function takes that key's resolved value
-    (MISSING when absent) instead of the record.
+    (MISSING when absent) instead of the record. A body that builds values, loops or searches is
+    compiled as `lambda event, _fuel: ...` and called with a fresh Budget per evaluation.
     """
     names = {key: str(position) for position, key in enumerate(sorted(keys))}
-    namespace: dict[str, Any] = {
-        "__builtins__": {},
-        **SAFE_BUILTINS,
-        "_replace": guarded_replace,
-        "_MISSING": MISSING,
-    }
+    namespace: dict[str, Any] = {"__builtins__": {}, **rule_namespace(), "_MISSING": MISSING}
     for key, suffix in names.items():
         item, get, contains = value_accessors(key) if on_value else accessors(KeyPath(key))
         namespace.update({f"_item_{suffix}": item, f"_get_{suffix}": get, f"_has_{suffix}": contains})
-    lowered = _Lowering(names, on_value=on_value).visit(
-        copy.deepcopy(body)
-    )  # the lowering rewrites nodes in place
+    lowering = _Lowering(names, on_value=on_value)
+    lowered = lowering.lower(copy.deepcopy(body))  # the lowering rewrites nodes in place
+    namespace.update(lowering.constants)
     test: ast.expr = lowered
     if exactly_true:
         test = ast.Compare(left=lowered, ops=[ast.Is()], comparators=[ast.Constant(True)])
-    arguments = ast.arguments(
-        posonlyargs=[], args=[ast.arg(arg=patterns.EVENT)], kwonlyargs=[], kw_defaults=[], defaults=[]
-    )
+    parameters = [ast.arg(arg=patterns.EVENT)] + ([ast.arg(arg="_fuel")] if lowering.fueled else [])
+    arguments = ast.arguments(posonlyargs=[], args=parameters, kwonlyargs=[], kw_defaults=[], defaults=[])
     tree = ast.fix_missing_locations(ast.Expression(body=ast.Lambda(args=arguments, body=test)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. SyntaxWarning for `x is "literal"`, as eval() would
         code = compile(tree, f"<{setting} rule>", "eval")
     function_code = next(const for const in code.co_consts if isinstance(const, types.CodeType))
-    return types.FunctionType(function_code, namespace, "rule")
+    function = types.FunctionType(function_code, namespace, "rule")
+    if not lowering.fueled:
+        return function
+    budget = bounded.Budget
+
+    def bounded_rule(event: Any) -> Any:
+        return function(event, budget())
+
+    return bounded_rule
