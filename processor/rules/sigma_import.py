@@ -43,7 +43,6 @@ from sigma.conditions import (
     SigmaCondition,
 )
 from sigma.correlations import (
-    SigmaCorrelationConditionOperator,
     SigmaCorrelationRule,
     SigmaCorrelationTimespan,
     SigmaCorrelationType,
@@ -208,7 +207,9 @@ def _files(paths: Iterable[str], report: ImportReport) -> Iterator[Path]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
             if not found:
-                report.outcomes.append(Outcome(given, given, reason="the folder holds no .yml or .yaml files"))
+                report.outcomes.append(
+                    Outcome(given, given, reason="the folder holds no .yml or .yaml files")
+                )
             yield from found
         elif path.is_file():
             yield path
@@ -400,7 +401,9 @@ def _aggregation(rule: SigmaRule, condition: str) -> _Translated:
     try:
         number = int(match["n"])
     except ValueError:
-        raise Untranslatable(f"aggregation {aggregation.strip()!r}: the count is not a whole number") from None
+        raise Untranslatable(
+            f"aggregation {aggregation.strip()!r}: the count is not a whole number"
+        ) from None
     count = _threshold_count({">": "gt", ">=": "gte"}.get(match["op"], match["op"]), number)
     timeframe = rule.custom_attributes.get("timeframe")
     if timeframe is None:
@@ -503,7 +506,9 @@ def _leaf(key: str, value: Any) -> Node:
     if isinstance(value, SigmaNull | SigmaExists):
         if key in OBJECT_FIELDS:
             what = "null" if isinstance(value, SigmaNull) else "exists"
-            raise Untranslatable(f"{what} on {key}, an object in CloudTrail records (flatten names no key for it)")
+            raise Untranslatable(
+                f"{what} on {key}, an object in CloudTrail records (flatten names no key for it)"
+            )
         if isinstance(value, SigmaNull):
             return f"event.get({_lit(key)}) is None"
         return f"{_lit(key)} {'in' if value.exists else 'not in'} event"
@@ -538,16 +543,12 @@ def _string(key: str, parts: list[Any], *, cased: bool) -> Node:
         else:
             pieces.append(part)
     pieces = [fold(p) if isinstance(p, str) else p for p in pieces]
-    many, one = SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE
+    many = SpecialChars.WILDCARD_MULTI  # the other special is WILDCARD_SINGLE, `?`
     text = f'str(event.get({_lit(key)}, ""))' + ("" if cased else ".casefold()")
-    body = "".join(
-        _regex_escape(p) if isinstance(p, str) else ".*" if p is many else "." for p in pieces
-    )
+    body = "".join(_regex_escape(p) if isinstance(p, str) else ".*" if p is many else "." for p in pieces)
     # The text of an absent field is "", of JSON null "None": a pattern either could match needs
     # the field to hold a value (Sigma's '' and '*' match values, not absence).
-    needs_value = any(
-        re.fullmatch(body, fold(sample), re.DOTALL) is not None for sample in ("", "None")
-    )
+    needs_value = any(re.fullmatch(body, fold(sample), re.DOTALL) is not None for sample in ("", "None"))
     if all(isinstance(p, str) for p in pieces):
         test: Node = _Equals(key, cased, "".join(pieces))  # type: ignore[arg-type]
     elif pieces == [many]:
@@ -689,6 +690,7 @@ def _render_file(rule: Any, document: dict[str, Any]) -> str:
         f"# Imported from the Sigma rule {_label(rule)} ({_source(rule)})\n"
         "# by `trailalert rules import-sigma`: change the Sigma rule and import it again.\n"
     )
+
     class Dumper(yaml.SafeDumper):
         pass
 
