@@ -737,4 +737,8 @@ def _source(rule: Any) -> str:
 
 def _text(exc: BaseException) -> str:
     """pySigma's message without the location it appends (the report shows the file already)."""
-    return str(exc).split(" in file ")[0].strip() or type(exc).__name__
+    message = str(exc)
+    source = getattr(exc, "source", None)
+    if source is not None and message.endswith(f" in {source}"):
+        message = message[: -len(f" in {source}")]
+    return message.strip() or type(exc).__name__
