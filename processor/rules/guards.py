@@ -111,10 +111,18 @@ def covers_rule(body: ast.expr, guards: list[GuardSpec]) -> bool:
     )
 
 
+# What read_keys reports for event.values(...) and event.text(...): they read a subtree, not one
+# field, so a conjunct using them is never a guard (a key with an empty segment is not selectable).
+WHOLE_RECORD: Final = "."
+
+
 def read_keys(node: ast.AST) -> set[str]:
-    """Every flat key an (already checked) expression reads."""
+    """Every flat key an (already checked) expression reads; WHOLE_RECORD for a subtree read."""
     keys: set[str] = set()
     for child in ast.walk(node):
+        if patterns.is_record_method(child):
+            keys.add(WHOLE_RECORD)
+            continue
         key = patterns.read_key(child)
         if key is None:
             key = patterns.contains_key(child)

@@ -52,10 +52,18 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from processor.errors import RuleError
-from processor.rules import patterns
+from processor.rules import bounded, functions, patterns
 from processor.rules.guards import Guard, covers_rule, find_guards, string_test
 from processor.rules.lookup import MISSING, KeyPath
-from processor.rules.runtime import SAFE_BUILTINS, SAFE_METHODS, accessors, guarded_replace, value_accessors
+from processor.rules.runtime import (
+    RECORD_METHODS,
+    RULE_FUNCTIONS,
+    SAFE_BUILTINS,
+    SAFE_METHODS,
+    accessors,
+    rule_namespace,
+    value_accessors,
+)
 
 __all__ = ["CompiledExpression", "compile_expression", "MAX_RULE_LENGTH", "MAX_NODES", "MAX_DEPTH"]
 
@@ -63,8 +71,10 @@ MAX_RULE_LENGTH: Final[int] = 65536  # EVENTS_TO_TRACK folds a whole list of nam
 MAX_NODES: Final[int] = 5000
 MAX_DEPTH: Final[int] = 100
 
-_EVENT_USES = 'event["key"], event.get("key"[, default]) or "key" in event'
-_BUILTIN_LIST = ", ".join(sorted(SAFE_BUILTINS))
+_EVENT_USES = (
+    'event["key"], event.get("key"[, default]), "key" in event, event.values("path") or event.text("key")'
+)
+_BUILTIN_LIST = ", ".join(sorted({*SAFE_BUILTINS, *RULE_FUNCTIONS}))
 _METHOD_LIST = ", ".join(sorted(SAFE_METHODS))
 
 _REFUSED: Final[dict[type, str]] = {
@@ -72,7 +82,10 @@ _REFUSED: Final[dict[type, str]] = {
     ast.ListComp: "comprehensions are not allowed",
     ast.SetComp: "comprehensions are not allowed",
     ast.DictComp: "comprehensions are not allowed",
-    ast.GeneratorExp: "generator expressions are not allowed",
+    ast.GeneratorExp: (
+        "a generator expression is only allowed as the argument of any() or all(), "
+        'e.g. any(v == "x" for v in event.values("a.*.b"))'
+    ),
     ast.NamedExpr: "assignment expressions (:=) are not allowed",
     ast.JoinedStr: "f-strings are not allowed",
     ast.FormattedValue: "f-strings are not allowed",
@@ -173,6 +186,7 @@ class _Checker:
         self._text = text
         self._nodes = 0
         self.keys: set[str] = set()
+        self._loop_names: list[str] = []  # the loop variables of the quantifiers around a node
 
     def check(self, node: ast.expr) -> set[str]:
         """Validate the whole rule; return the flat keys it reads."""
@@ -200,9 +214,11 @@ class _Checker:
 
     def _name(self, node: ast.Name, depth: int) -> None:
         name = node.id
+        if name in self._loop_names:
+            return
         if name == patterns.EVENT:
             raise self._refuse(f"'event' cannot be used on its own; use {_EVENT_USES}")
-        if name in SAFE_BUILTINS:
+        if name in SAFE_BUILTINS or name in RULE_FUNCTIONS:
             raise self._refuse(f"builtin {name!r} can only be called, e.g. {name}(...)")
         raise self._refuse(f"name {name!r} is not allowed; only 'event' and calls to {_BUILTIN_LIST}")
 
@@ -286,21 +302,85 @@ class _Checker:
             raise self._refuse(f"only the builtins {_BUILTIN_LIST} and string methods can be called")
 
     def _builtin_call(self, name: str, node: ast.Call, depth: int) -> None:
-        if name not in SAFE_BUILTINS:
+        if name not in SAFE_BUILTINS and name not in RULE_FUNCTIONS:
             raise self._refuse(f"calls to {name!r} are not allowed; allowed functions: {_BUILTIN_LIST}")
         self._no_bare_event(node.args, f"{name}()")
+        if name in ("any", "all") and len(node.args) == 1 and isinstance(node.args[0], ast.GeneratorExp):
+            self._quantifier(name, node.args[0], depth)
+            return
         if name in ("any", "all") and (
             len(node.args) != 1 or not isinstance(node.args[0], ast.List | ast.Tuple | ast.Set)
         ):
-            raise self._refuse(f"{name}() takes one literal list, tuple or set, e.g. {name}([a, b])")
+            raise self._refuse(
+                f"{name}() takes one literal list, tuple or set, e.g. {name}([a, b]), "
+                f'or a generator: {name}(v == "x" for v in event.values("a.*.b"))'
+            )
+        if name in RULE_FUNCTIONS:
+            self._function_literal(name, node)
         for arg in node.args:
             self._expr(arg, depth)
+
+    def _function_literal(self, name: str, node: ast.Call) -> None:
+        """json_values, re_search and in_cidr take a value and a string literal, checked here."""
+        example = RULE_FUNCTIONS[name]
+        literal = patterns.str_literal(node.args[1]) if len(node.args) == 2 else None
+        if literal is None:
+            raise self._refuse(f"{name}() takes a value and a string literal: {example}")
+        try:
+            if name == "json_values":
+                functions.path_segments(literal)
+            elif name == "re_search":
+                functions.regex(literal)
+            else:
+                functions.network(literal)
+        except ValueError as exc:
+            raise self._refuse(f"{name}(): {exc}") from None
+
+    def _quantifier(self, name: str, generator: ast.GeneratorExp, depth: int) -> None:
+        """`any(<test> for v in <list> [if <test>])`: one loop over event.values("literal path")
+        or json_values(...), one plain loop variable (see docs/rules.md for why this form)."""
+        form = f'{name}(<test on v> for v in event.values("a.*.b"))'
+        if len(generator.generators) != 1:
+            raise self._refuse(f"{name}() over a generator takes exactly one 'for': {form}")
+        loop = generator.generators[0]
+        if loop.is_async:
+            raise self._refuse("async generators are not allowed")
+        if not isinstance(loop.target, ast.Name):
+            raise self._refuse(f"the loop variable must be one plain name: {form}")
+        variable = loop.target.id
+        if (
+            variable == patterns.EVENT
+            or variable.startswith("_")
+            or variable in SAFE_BUILTINS
+            or variable in RULE_FUNCTIONS
+        ):
+            raise self._refuse(f"{variable!r} cannot be a loop variable; use a plain name such as v")
+        if variable in self._loop_names:
+            raise self._refuse(f"the loop variable {variable!r} is already used by an enclosing {name}()")
+        if len(loop.ifs) > 1:
+            raise self._refuse(f"{name}() over a generator takes at most one 'if'")
+        source = loop.iter
+        if not (_is_values_call(source) or _is_function_call(source, "json_values")):
+            raise self._refuse(
+                f'{name}() can only loop over event.values("path") or json_values(text, "path"): {form}'
+            )
+        self._expr(source, depth)
+        self._loop_names.append(variable)
+        try:
+            for test in loop.ifs:
+                self._expr(test, depth)
+            self._expr(generator.elt, depth)
+        finally:
+            self._loop_names.pop()
 
     def _method_call(self, func: ast.Attribute, node: ast.Call, depth: int) -> None:
         method = func.attr
         if _is_dunder(method):
             raise self._refuse(f"attribute {method!r} is not allowed")
         if patterns.is_event(func.value):
+            if method in RECORD_METHODS:
+                self._record_method(method, node)
+                return
             if method != "get":
                 raise self._refuse(f"'event.{method}' is not allowed; only {_EVENT_USES}")
             if not 1 <= len(node.args) <= 2 or patterns.str_literal(node.args[0]) is None:
@@ -316,6 +396,18 @@ class _Checker:
         self._no_bare_event(node.args, f".{method}()")
         for arg in node.args:
             self._expr(arg, depth)
+
+    def _record_method(self, method: str, node: ast.Call) -> None:
+        """event.values("path.with.*") and event.text("key"): one string literal path."""
+        path = patterns.str_literal(node.args[0]) if len(node.args) == 1 else None
+        if path is None:
+            raise self._refuse(f'event.{method} takes one string literal path: event.{method}("a.b")')
+        try:
+            segments = functions.path_segments(path)
+        except ValueError as exc:
+            raise self._refuse(f"event.{method}(): {exc}") from None
+        if method == "text" and functions.WILDCARD in segments:
+            raise self._refuse('event.text takes a key without "*"; event.values reads wildcard paths')
 
     def _no_bare_event(self, args: list[ast.expr], callee: str) -> None:
         if any(patterns.is_event(arg) for arg in args):
@@ -342,6 +434,20 @@ def _is_dunder(name: str) -> bool:
     return "__" in name
 
 
+def _is_values_call(node: ast.AST) -> bool:
+    """True for `event.values(...)`."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "values"
+        and patterns.is_event(node.func.value)
+    )
+
+
+def _is_function_call(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+
+
 def _is_int_literal(node: ast.expr) -> bool:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
         node = node.operand
@@ -349,13 +455,17 @@ def _is_int_literal(node: ast.expr) -> bool:
 
 
 class _Lowering(ast.NodeTransformer):
-    """Replaces event accesses with calls to per-key accessors, and replace() with its guard."""
+    """Replaces event accesses with calls to per-key accessors, and the operations that build
+    values, loop or search with their bounded versions (bounded.py, functions.py), which take the
+    evaluation's Budget, `_fuel`. `fueled` says whether the rule needs one."""
 
     def __init__(self, names: dict[str, str], *, on_value: bool = False) -> None:
         self._names = names  # flat key -> suffix of its accessor names
         # A guard compiled on its field's value (see _compile): `event` is that value, so
         # `event.get(key, <constant>)` and `key in event` become inline tests, not calls.
         self._on_value = on_value
+        self.fueled = False
+        self.constants: dict[str, Any] = {}  # compiled patterns and networks, by namespace name
 
     def _is_missing(self, negate: bool = False) -> ast.Compare:
         op: ast.cmpop = ast.IsNot() if negate else ast.Is()
@@ -366,13 +476,40 @@ class _Lowering(ast.NodeTransformer):
         func = ast.Name(id=f"_{kind}_{self._names[key]}", ctx=ast.Load())
         return ast.Call(func=func, args=[ast.Name(id=patterns.EVENT, ctx=ast.Load()), *extra], keywords=[])
 
+    def _fueled(self, helper: str, *args: ast.expr) -> ast.Call:
+        """`helper(_fuel, *args)`: a bounded operation charged to this evaluation's budget."""
+        self.fueled = True
+        fuel = ast.Name(id="_fuel", ctx=ast.Load())
+        return ast.Call(func=ast.Name(id=helper, ctx=ast.Load()), args=[fuel, *args], keywords=[])
+
+    def _constant(self, value: Any) -> ast.Name:
+        name = f"_const_{len(self.constants)}"
+        self.constants[name] = value
+        return ast.Name(id=name, ctx=ast.Load())
+
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
         key = patterns.subscript_key(node)
         if key is not None:
             return self._accessor("item", key)
-        return self.generic_visit(node)  # type: ignore[return-value]
+        self.generic_visit(node)
+        index = node.slice
+        if isinstance(index, ast.Slice):
+            parts = [part or ast.Constant(None) for part in (index.lower, index.upper, index.step)]
+            return self._fueled("_slice", node.value, *parts)
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Add):
+            return self._fueled("_add", node.left, node.right)
+        return node
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("any", "all") and node.args:
+            generator = node.args[0]
+            if isinstance(generator, ast.GeneratorExp):
+                return self._quantifier(node, generator)
         self.generic_visit(node)
         key = patterns.get_key(node)
         if key is not None:
@@ -381,9 +518,45 @@ class _Lowering(ast.NodeTransformer):
                 event = ast.Name(id=patterns.EVENT, ctx=ast.Load())
                 return ast.IfExp(test=self._is_missing(), body=default, orelse=event)
             return self._accessor("get", key, *node.args[1:])
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "replace":
-            func = ast.Name(id="_replace", ctx=ast.Load())
-            return ast.Call(func=func, args=[node.func.value, *node.args], keywords=[])
+        if isinstance(func, ast.Attribute):
+            return self._method(node, func)
+        if isinstance(func, ast.Name):
+            return self._function(node, func.id)
+        return node
+
+    def _method(self, node: ast.Call, func: ast.Attribute) -> ast.expr:
+        if patterns.is_event(func.value) and func.attr in RECORD_METHODS:
+            path = node.args[0].value  # type: ignore[attr-defined]
+            segments = ast.Constant(functions.path_segments(path))
+            event = ast.Name(id=patterns.EVENT, ctx=ast.Load())
+            if func.attr == "values":
+                return self._fueled("_values", event, ast.Constant(path), segments)
+            return self._fueled("_text", event, segments)
+        if func.attr in bounded.BUILDING_METHODS:
+            return self._fueled("_method", func.value, ast.Constant(func.attr), *node.args)
+        return node
+
+    def _function(self, node: ast.Call, name: str) -> ast.expr:
+        if name in ("str", "sorted"):
+            return self._fueled(f"_{name}", *node.args)
+        if name not in RULE_FUNCTIONS:
+            return node
+        value, literal = node.args[0], node.args[1].value  # type: ignore[attr-defined]
+        if name == "json_values":
+            return self._fueled("_json_values", value, ast.Constant(functions.path_segments(literal)))
+        if name == "re_search":
+            return self._fueled("_re_search", self._constant(functions.regex(literal)), value)
+        self.fueled = True  # in_cidr builds nothing, but its rule is not a plain comparison either
+        func = ast.Name(id="_in_cidr", ctx=ast.Load())
+        return ast.Call(func=func, args=[self._constant(functions.network(literal)), value], keywords=[])
+
+    def _quantifier(self, node: ast.Call, generator: ast.GeneratorExp) -> ast.expr:
+        """`any(t for v in xs)` -> `any(t for v in _each(_fuel, xs, <size of t>))`: every element
+        pays for the test it runs, so a loop costs the budget what it costs the processor."""
+        loop = generator.generators[0]
+        units = sum(1 for part in (generator.elt, *loop.ifs) for _ in ast.walk(part))
+        self.generic_visit(generator)
+        loop.iter = self._fueled("_each", loop.iter, ast.Constant(units))
         return node
 
     def visit_Compare(self, node: ast.Compare) -> ast.expr:
@@ -404,30 +577,33 @@ def _compile(
 
     With `exactly_true=False` the function returns the body's own value (a guard's conjunct).
     With `on_value=True` (a body reading one key) the function takes that key's resolved value
-    (MISSING when absent) instead of the record.
+    (MISSING when absent) instead of the record. A body that builds values, loops or searches is
+    compiled as `lambda event, _fuel: ...` and called with a fresh Budget per evaluation.
     """
     names = {key: str(position) for position, key in enumerate(sorted(keys))}
-    namespace: dict[str, Any] = {
-        "__builtins__": {},
-        **SAFE_BUILTINS,
-        "_replace": guarded_replace,
-        "_MISSING": MISSING,
-    }
+    namespace: dict[str, Any] = {"__builtins__": {}, **rule_namespace(), "_MISSING": MISSING}
     for key, suffix in names.items():
         item, get, contains = value_accessors(key) if on_value else accessors(KeyPath(key))
         namespace.update({f"_item_{suffix}": item, f"_get_{suffix}": get, f"_has_{suffix}": contains})
-    lowered = _Lowering(names, on_value=on_value).visit(
-        copy.deepcopy(body)
-    )  # the lowering rewrites nodes in place
+    lowering = _Lowering(names, on_value=on_value)
+    lowered = lowering.visit(copy.deepcopy(body))  # the lowering rewrites nodes in place
+    namespace.update(lowering.constants)
     test: ast.expr = lowered
     if exactly_true:
         test = ast.Compare(left=lowered, ops=[ast.Is()], comparators=[ast.Constant(True)])
-    arguments = ast.arguments(
-        posonlyargs=[], args=[ast.arg(arg=patterns.EVENT)], kwonlyargs=[], kw_defaults=[], defaults=[]
-    )
+    parameters = [ast.arg(arg=patterns.EVENT)] + ([ast.arg(arg="_fuel")] if lowering.fueled else [])
+    arguments = ast.arguments(posonlyargs=[], args=parameters, kwonlyargs=[], kw_defaults=[], defaults=[])
     tree = ast.fix_missing_locations(ast.Expression(body=ast.Lambda(args=arguments, body=test)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. SyntaxWarning for `x is "literal"`, as eval() would
         code = compile(tree, f"<{setting} rule>", "eval")
     function_code = next(const for const in code.co_consts if isinstance(const, types.CodeType))
-    return types.FunctionType(function_code, namespace, "rule")
+    function = types.FunctionType(function_code, namespace, "rule")
+    if not lowering.fueled:
+        return function
+    budget = bounded.Budget
+
+    def bounded_rule(event: Any) -> Any:
+        return function(event, budget())
+
+    return bounded_rule

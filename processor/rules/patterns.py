@@ -41,6 +41,16 @@ def is_event_get(node: ast.AST) -> bool:
     )
 
 
+def is_record_method(node: ast.AST) -> bool:
+    """True for `event.values(...)` and `event.text(...)`, which read a subtree of the record."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("values", "text")
+        and is_event(node.func.value)
+    )
+
+
 def get_key(node: ast.AST) -> str | None:
     """ "k" for `event.get("k")` and `event.get("k", default)`."""
     if is_event_get(node) and not node.keywords and 1 <= len(node.args) <= 2:  # type: ignore[attr-defined]

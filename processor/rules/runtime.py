@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from processor.rules import bounded, functions
 from processor.rules.lookup import MISSING, KeyPath
 
 # Pure functions of their arguments; none can reach objects, files, modules or the interpreter.
-# `any`/`all` are only accepted over a literal list/tuple/set (see language.py).
+# `any`/`all` are only accepted over a literal list/tuple/set or a quantifier (see language.py);
+# `str` and `sorted` run as their bounded versions (bounded.py).
 SAFE_BUILTINS: Final[dict[str, Callable[..., Any]]] = {
     "abs": abs,
     "all": all,
@@ -56,22 +58,36 @@ SAFE_METHODS: Final[frozenset[str]] = frozenset(
 
 _CONTAINERS: Final = (dict, list)
 
-# str.replace can square a string's length ("x".replace("", long)); nested calls would exhaust
-# memory. A result above this size raises ValueError instead: the rule fails for that event only.
-MAX_REPLACE_RESULT: Final[int] = 10_000_000
+# Methods of `event` besides get: event.values("a.*.b") (the leaves at a wildcard path) and
+# event.text("a.b") (a subtree's JSON text). See functions.py.
+RECORD_METHODS: Final[frozenset[str]] = frozenset({"values", "text"})
+
+# Functions of the rule language beyond Python's builtins, with the form the checker asks for.
+# Each takes a value and a string literal checked at start (a path, an RE2 pattern, a network).
+RULE_FUNCTIONS: Final[dict[str, str]] = {
+    "json_values": 'json_values(event.get("requestParameters.policy"), "Statement.*.Effect")',
+    "re_search": 're_search(event.get("userAgent"), "(?i)^python-requests/")',
+    "in_cidr": 'in_cidr(event.get("sourceIPAddress"), "10.0.0.0/8")',
+}
 
 
-def guarded_replace(receiver: Any, *args: Any) -> Any:
-    """`receiver.replace(*args)`, refusing results larger than MAX_REPLACE_RESULT characters."""
-    if type(receiver) is str and len(args) >= 2 and type(args[0]) is str and type(args[1]) is str:
-        old, new = args[0], args[1]
-        hits = receiver.count(old) if old else len(receiver) + 1
-        if len(args) > 2 and type(args[2]) is int and args[2] >= 0:
-            hits = min(hits, args[2])
-        size = len(receiver) + hits * (len(new) - len(old))
-        if size > MAX_REPLACE_RESULT:
-            raise ValueError(f"replace() would build {size} characters; the limit is {MAX_REPLACE_RESULT}")
-    return receiver.replace(*args)
+def rule_namespace() -> dict[str, Any]:
+    """Every name a compiled rule may call, besides its field accessors: the safe builtins and
+    the bounded helpers its lowering calls instead of the operations that build values."""
+    return {
+        **SAFE_BUILTINS,
+        "_str": bounded.bounded_str,
+        "_sorted": bounded.bounded_sorted,
+        "_add": bounded.bounded_add,
+        "_slice": bounded.bounded_slice,
+        "_method": bounded.bounded_method,
+        "_each": bounded.charged,
+        "_values": functions.event_values,
+        "_text": functions.event_text,
+        "_json_values": functions.json_values,
+        "_re_search": functions.re_search,
+        "_in_cidr": functions.in_cidr,
+    }
 
 
 def accessors(path: KeyPath) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., bool]]:

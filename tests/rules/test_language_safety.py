@@ -68,7 +68,7 @@ UNSAFE: list[tuple[str, str]] = [
     ("[x for x in ()]", "comprehensions are not allowed"),
     ("{x for x in ()}", "comprehensions are not allowed"),
     ("{k: 1 for k in ()}", "comprehensions are not allowed"),
-    ('sorted(x for x in "ab")', "generator expressions are not allowed"),
+    ('sorted(x for x in "ab")', "a generator expression is only allowed as the argument of any() or all()"),
     ("lambda: 1", "lambda is not allowed"),
     ("(lambda e: e)(1)", "lambda is not allowed"),
     ("(x := 1)", "assignment expressions (:=) are not allowed"),
