@@ -49,6 +49,8 @@ from sigma.correlations import (
 )
 from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.modifiers import reverse_modifier_mapping
+from sigma.policy import SigmaPolicy
+from sigma.policy.regex_engine import RE2RegexEngine
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     Placeholder,
@@ -132,6 +134,37 @@ _AGGREGATION = re.compile(
 _REGEX_SPECIALS: Final = frozenset("\\.+*?()|[]{}^$")
 
 
+class _QuietRE2(RE2RegexEngine):
+    """pySigma's RE2 engine without RE2's own log lines on stderr, its reason as text (not bytes)."""
+
+    def __init__(self) -> None:  # no module in an attribute: pySigma deep-copies rules and policies
+        pass
+
+    @property
+    def error(self) -> type[Exception]:
+        import re2
+
+        return re2.error  # type: ignore[no-any-return]
+
+    def compile(self, pattern: str, flags: int = 0) -> Any:
+        import re2
+
+        options = re2.Options()
+        options.log_errors = False
+        prefix = "".join(letter for flag, letter in _RE_FLAGS if int(flags) & int(flag))
+        try:
+            return re2.compile(f"(?{prefix}){pattern}" if prefix else pattern, options)
+        except re2.error as exc:
+            reason = exc.args[0] if exc.args else exc
+            if isinstance(reason, bytes):
+                reason = reason.decode("utf-8", "replace")
+            raise re2.error(str(reason)) from None
+
+
+_RE_FLAGS: Final = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"))
+_POLICY: Final = SigmaPolicy(regex_engine=_QuietRE2())
+
+
 class Untranslatable(Exception):
     """A construct the translation cannot keep exactly; the message names it and says why."""
 
@@ -182,6 +215,7 @@ def import_sigma(paths: Iterable[str], output: Path) -> ImportReport:
                     source=SigmaRuleLocation(path),
                     collect_filters=True,
                     resolve_references=False,
+                    policy=_POLICY,
                 )
             )
         except (OSError, UnicodeDecodeError, SigmaError, ValueError) as exc:
@@ -190,13 +224,17 @@ def import_sigma(paths: Iterable[str], output: Path) -> ImportReport:
             report.outcomes.append(
                 Outcome(path.name, str(path), reason=f"cannot be parsed: {type(exc).__name__}: {exc}")
             )
-    merged = SigmaCollection.merge(collections, resolve_references=False) if collections else None
-    if merged is None:
-        return report
-    for sigma_filter in merged.filters:
+    for sigma_filter in (f for collection in collections for f in collection.filters):
         report.outcomes.append(
             Outcome(_label(sigma_filter), _source(sigma_filter), reason="Sigma filters are not supported")
         )
+    # One collection of every file's rules, so a correlation finds the rules it counts in other
+    # files; filters stay out (SigmaCollection.merge would apply them to the rules).
+    merged = SigmaCollection(
+        [rule for collection in collections for rule in collection.rules],
+        collect_filters=True,
+        resolve_references=False,
+    )
     _Translation(merged, output, report).run()
     return report
 

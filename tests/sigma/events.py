@@ -48,7 +48,7 @@ def record(changes: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
         if value is _DROP:
             node.pop(last, None)
         else:
-            node[last] = value
+            node[last] = copy.deepcopy(value)  # never share (and later change) the caller's dicts
     return event
 
 

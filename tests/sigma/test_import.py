@@ -82,7 +82,7 @@ CASES: dict[str, list[tuple[str, dict[str, Any], bool]]] = {
             {
                 **_LOGIN,
                 "sourceIPAddress": "198.51.100.1",
-                "additionalEventData.LoginTo": "https://eu.console.aws.amazon.com/console/home?",
+                "additionalEventData.LoginTo": "https://eu.console.aws.amazon.com/console/home",
             },
             False,
         ),
