@@ -362,7 +362,8 @@ class _Translation:
             rule_id = self._rule_id(rule)
             document, notes = _document(rule, rule_id, translated)
             text = _render_file(rule, document)
-            _check(rule_id, text, document["condition"])
+            if not _check(rule_id, text, document["condition"]):
+                notes += ("no guard: it runs on every record, and the fast path is off while it is active",)
         except Untranslatable as exc:
             self._skip(rule, str(exc))
             return
@@ -747,8 +748,9 @@ class _Folded(str):
     """A long value written as a folded block (`>-`), as the pack writes conditions."""
 
 
-def _check(rule_id: str, text: str, condition: str) -> None:
-    """Our own checker on the file as written: schema, the YAML round trip, the safe subset."""
+def _check(rule_id: str, text: str, condition: str) -> bool:
+    """Our own checker on the file as written: schema, the YAML round trip, the safe subset.
+    True when the rule has guards (see guards.py), so the fast path can skip most records for it."""
     load = parse_sources([(f"{rule_id}.yml", text)], setting=SETTING)
     if load.problems:
         raise Untranslatable(f"the generated rule file is invalid: {load.problems[0]}")
@@ -756,9 +758,10 @@ def _check(rule_id: str, text: str, condition: str) -> None:
     if definition.condition != condition.strip():
         raise Untranslatable("the generated condition does not read back as written")
     try:
-        compile_expression(definition.condition, setting=SETTING)
+        compiled = compile_expression(definition.condition, setting=SETTING)
     except RuleError as exc:
         raise Untranslatable(f"the rule language refuses the translation: {exc.reason}") from None
+    return bool(compiled.guards)
 
 
 def _label(rule: Any) -> str:

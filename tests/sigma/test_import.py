@@ -347,3 +347,15 @@ def test_pysigma_is_not_in_the_lambda_package() -> None:
     assert "pySigma" in pyproject.read_text()  # in the extras
     requirements = package.runtime_requirements(pyproject, include_boto3=True)
     assert requirements and not any(r.lower().startswith("pysigma") for r in requirements)
+
+
+def test_the_report_says_what_a_written_rule_costs_or_lacks(tmp_path: Path) -> None:
+    result = run_import(str(RULES / "notes"), "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("translated")]
+    assert "no level: severity medium" in line
+    assert "no guard: it runs on every record, and the fast path is off" in line
+    check = CliRunner().invoke(
+        main, ["rules", "check", "--no-default-rules", "--rules-file", str(tmp_path)], env={}
+    )
+    assert "[runs on every event]" in check.output
