@@ -359,3 +359,42 @@ def test_the_report_says_what_a_written_rule_costs_or_lacks(tmp_path: Path) -> N
         main, ["rules", "check", "--no-default-rules", "--rules-file", str(tmp_path)], env={}
     )
     assert "[runs on every event]" in check.output
+
+
+_COUNTED = """\
+title: Role assumed
+id: 8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d
+name: role_assumed
+logsource: {product: aws, service: cloudtrail}
+detection:
+  selection:
+    eventName: AssumeRole
+  filter_service:
+    userIdentity.invokedBy|exists: false
+  condition: selection and filter_service
+level: low
+---
+title: Many roles assumed
+id: 9b0c1d2e-3f4a-4b6c-9d7e-8f9a0b1c2d3e
+correlation:
+  type: event_count
+  rules: [role_assumed]
+  generate: true
+  timespan: 1h
+  condition: {gt: 9}
+level: medium
+"""
+
+
+def test_generate_true_writes_the_counted_rule_too_and_ids_stay_unique(tmp_path: Path) -> None:
+    (tmp_path / "a.yml").write_text(_COUNTED)
+    (tmp_path / "b.yml").write_text(_COUNTED.split("---")[0])  # the same id again, in another file
+    result = run_import(str(tmp_path / "a.yml"), str(tmp_path / "b.yml"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert "2 translated, 1 skipped" in result.output
+    assert "id 8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d is already taken by" in result.output
+    counted = yaml.safe_load((tmp_path / "out" / "8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d.yml").read_text())
+    assert counted["condition"].endswith('and "userIdentity.invokedBy" not in event')
+    correlation = yaml.safe_load((tmp_path / "out" / "9b0c1d2e-3f4a-4b6c-9d7e-8f9a0b1c2d3e.yml").read_text())
+    assert correlation["threshold"] == {"count": 10, "window_seconds": 3600}  # gt 9 within 1h
+    assert "group_by" not in correlation
