@@ -32,6 +32,11 @@ PLATFORMS = {
     "arm64": "manylinux2014_aarch64",
     "aarch64": "manylinux2014_aarch64",
 }
+# The allowed runtimes (python3.12 and later) run on Amazon Linux 2023 (glibc 2.34), so wheels
+# for glibc 2.28 fit too: google-re2 publishes its cp313 wheels only for manylinux_2_28.
+NEWER_PLATFORMS = {
+    name: platform.replace("manylinux2014", "manylinux_2_28") for name, platform in PLATFORMS.items()
+}
 MANIFEST_NAME = "trailalert-package.json"
 PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
 # 1980-01-01 is the earliest date a zip entry can hold; every entry gets it so mtimes never leak in.
@@ -76,7 +81,8 @@ def install_dependencies(
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--no-compile", "--target", str(target),
-        "--platform", PLATFORMS[architecture], "--implementation", "cp",
+        "--platform", PLATFORMS[architecture], "--platform", NEWER_PLATFORMS[architecture],
+        "--implementation", "cp",
         "--python-version", python_version, "--only-binary=:all:",
         *requirements,
     ]  # fmt: skip

@@ -44,9 +44,14 @@ __all__ = [
 # than any record is never needed to test one.
 MAX_VALUE: Final[int] = 1_000_000  # characters of a string a rule builds
 MAX_ELEMENTS: Final[int] = 100_000  # elements of a list a rule builds (sorted, split, values)
-# Units (characters or elements built or scanned) one evaluation of one rule may spend: about
-# 20 ms of CPU for the costliest operations measured (bench/test: tests/rules/test_bounded.py).
+# Units one evaluation of one rule may spend. A unit is about 5 ns of CPU at worst: a character
+# built or scanned costs 1 (copying one costs less), and the fixed costs below are calibrated on
+# the costliest rules found (tests/rules/test_bounded.py), so the whole budget is about 20 ms.
 WORK_LIMIT: Final[int] = 4_000_000
+CALL_COST: Final[int] = 50  # every bounded operation: the call itself, whatever it builds
+ELEMENT_COST: Final[int] = 10  # each element event.values/json_values walk through
+COMPARE_COST: Final[int] = 4  # each comparison sorted() may make (n log n of them)
+LOOP_COST: Final[int] = 20  # each element a quantifier tests, besides one unit per node of its test
 
 _CONTAINERS: Final = (list, tuple, set, frozenset)
 _COPYING: Final = frozenset({"lower", "upper", "casefold", "strip", "lstrip", "rstrip"})
@@ -68,8 +73,9 @@ class Budget:
         self.left = units
 
     def spend(self, units: int) -> None:
-        """Charge `units`; LimitExceeded once the evaluation has spent more than WORK_LIMIT."""
-        self.left -= units
+        """Charge `units` (plus CALL_COST); LimitExceeded once the evaluation has spent more than
+        WORK_LIMIT."""
+        self.left -= units + CALL_COST
         if self.left < 0:
             raise LimitExceeded(f"the rule did more than {WORK_LIMIT} units of work on this event")
 
@@ -83,7 +89,9 @@ class Budget:
 def charged(budget: Budget, items: Iterable[Any], units: int) -> Iterator[Any]:
     """`items`, charging `units` per element: a quantifier's test runs once per element."""
     for item in items:
-        budget.spend(units)
+        budget.left -= units
+        if budget.left < 0:
+            budget.spend(0)  # raises
         yield item
 
 
@@ -94,6 +102,7 @@ def bounded_str(budget: Budget, *args: Any) -> Any:
     value = args[0]
     kind = type(value)
     if kind is str:
+        budget.spend(0)
         return value
     if kind in _CONTAINERS:
         size = repr_size(value, min(MAX_VALUE, max(budget.left, 0)))
@@ -137,10 +146,11 @@ def repr_size(value: Any, limit: int) -> int:
 
 def bounded_sorted(budget: Budget, *args: Any) -> Any:
     """`sorted(x)`: at most MAX_ELEMENTS elements, charged n log n for the comparisons."""
+    budget.spend(0)
     if len(args) == 1 and hasattr(args[0], "__len__"):
         count = len(args[0])
         budget.room(count, "sorted()", MAX_ELEMENTS)
-        budget.spend(count * max(count.bit_length(), 1))
+        budget.spend(COMPARE_COST * count * max(count.bit_length(), 1))
     return sorted(*args)
 
 
@@ -149,18 +159,20 @@ def bounded_add(budget: Budget, left: Any, right: Any) -> Any:
     kind = type(left)
     if kind is type(right) and kind in (str, list, tuple):
         budget.room(len(left) + len(right), "+", MAX_VALUE if kind is str else MAX_ELEMENTS)
+    else:
+        budget.spend(0)  # numbers
     return left + right
 
 
 def bounded_slice(budget: Budget, value: Any, lower: Any, upper: Any, step: Any) -> Any:
     """`value[lower:upper:step]`: a copy of at most the value, charged as such."""
-    if isinstance(value, str | list | tuple):
-        budget.spend(len(value))
+    budget.spend(len(value) if isinstance(value, str | list | tuple) else 0)
     return value[lower:upper:step]
 
 
 def bounded_replace(budget: Budget, receiver: Any, *args: Any) -> Any:
     """`receiver.replace(*args)`, refusing a result over MAX_VALUE characters before building it."""
+    budget.spend(0)
     if type(receiver) is str and len(args) >= 2 and type(args[0]) is str and type(args[1]) is str:
         old, new = args[0], args[1]
         budget.spend(len(receiver))  # counting the matches scans the receiver
@@ -177,6 +189,7 @@ def bounded_method(budget: Budget, receiver: Any, method: str, *args: Any) -> An
         return bounded_replace(budget, receiver, *args)
     call = getattr(receiver, method)  # `method` is one of BUILDING_METHODS, checked at start
     if type(receiver) is not str:
+        budget.spend(0)
         return call(*args)
     budget.spend(len(receiver))
     if method in _SPLITTING:

@@ -21,14 +21,16 @@ from typing import Any, Final
 
 import orjson
 
-from processor.rules.bounded import MAX_ELEMENTS, Budget, LimitExceeded
+from processor.rules.bounded import ELEMENT_COST, MAX_ELEMENTS, Budget, LimitExceeded
 from processor.rules.lookup import MISSING, is_canonical_index, resolve_path
 
 __all__ = [
     "WILDCARD",
     "event_values",
     "event_text",
+    "event_objects",
     "json_values",
+    "json_objects",
     "re_search",
     "in_cidr",
     "regex",
@@ -37,6 +39,7 @@ __all__ = [
 ]
 
 WILDCARD: Final = "*"
+PARSE_COST: Final = 2000  # ipaddress parses an address in Python: about 10 microseconds
 _CONTAINERS: Final = (dict, list)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -56,14 +59,16 @@ def event_values(budget: Budget, record: Any, path: str, segments: tuple[str, ..
     `event.get(path)` reads it, dotted member names included.
     """
     if WILDCARD not in segments:
+        budget.spend(len(segments))
         value = resolve_path(record, path, segments)
         return [] if value is MISSING else [value]
     return _walk(budget, record, segments)
 
 
-def _walk(budget: Budget, root: Any, segments: tuple[str, ...]) -> list[Any]:
-    """The leaves reached from `root` by `segments`: `*` takes every element or member, a name a
-    member, a canonical index ("0", "12") a list element. Breadth first, one level per segment."""
+def _walk(budget: Budget, root: Any, segments: tuple[str, ...], *, leaves: bool = True) -> list[Any]:
+    """The leaves (or with leaves=False, every node) reached from `root` by `segments`: `*` takes
+    every element or member, a name a member, a canonical index ("0", "12") a list element.
+    Breadth first, one level per segment."""
     nodes = [root]
     for segment in segments:
         following: list[Any] = []
@@ -81,13 +86,30 @@ def _walk(budget: Budget, root: Any, segments: tuple[str, ...]) -> list[Any]:
                         following.append(child)
                 elif type(node) is list and is_canonical_index(segment) and int(segment) < len(node):
                     following.append(node[int(segment)])
-        budget.spend(len(following) + 1)
+        budget.spend(ELEMENT_COST * len(following))
         if len(following) > MAX_ELEMENTS:
             raise LimitExceeded(f"the path reaches more than {MAX_ELEMENTS} values")
         nodes = following
         if not nodes:
             break
+    if not leaves:
+        return nodes
     return [node for node in nodes if not isinstance(node, _CONTAINERS)]
+
+
+def event_objects(budget: Budget, record: Any, segments: tuple[str, ...]) -> list[dict[str, Any]]:
+    """`event.objects(path)`: the objects at `path` (`*` allowed), for a quantifier that tests
+    several fields of one element (a security group rule's range *and* port). A list at the end
+    of the path gives its elements that are objects: AWS writes one policy statement as an
+    object and several as a list, and `event.objects("...Statement")` reads both."""
+    found: list[dict[str, Any]] = []
+    for node in _walk(budget, record, segments, leaves=False):
+        if type(node) is dict:
+            found.append(node)
+        elif type(node) is list:
+            budget.spend(ELEMENT_COST * len(node))
+            found.extend(element for element in node if type(element) is dict)
+    return found
 
 
 def event_text(budget: Budget, record: Any, segments: tuple[str, ...]) -> str | None:
@@ -103,12 +125,21 @@ def event_text(budget: Budget, record: Any, segments: tuple[str, ...]) -> str | 
             node = MISSING
         if node is MISSING:
             return None
+    budget.spend(0)
     try:
         text = orjson.dumps(node).decode()
     except (TypeError, orjson.JSONEncodeError) as exc:  # not from JSON: cannot happen for a record
         raise ValueError(f"event.text(): {exc}") from None
     budget.room(len(text), "event.text()")
     return text
+
+
+def json_objects(budget: Budget, text: Any, segments: tuple[str, ...]) -> list[dict[str, Any]]:
+    """`json_objects(text, path)`: the objects at `path` of the JSON document `text`, as
+    event.objects reads the record (a list at the end gives its objects), for a quantifier that
+    tests several fields of one statement of a policy document."""
+    document = _document(budget, text)
+    return [] if document is None else event_objects(budget, document, segments)
 
 
 def json_values(budget: Budget, text: Any, segments: tuple[str, ...]) -> list[Any]:
@@ -118,21 +149,28 @@ def json_values(budget: Budget, text: Any, segments: tuple[str, ...]) -> list[An
     not start with `{` or `[` but holds a `%` is decoded first. Anything that is not a string
     holding JSON gives []. A text over MAX_VALUE characters is a rule error, not [].
     """
+    document = _document(budget, text)
+    return [] if document is None else _walk(budget, document, segments)
+
+
+def _document(budget: Budget, text: Any) -> Any:
+    """The JSON document in `text` (URL-encoded or not), or None when `text` holds none."""
     if type(text) is not str:
-        return []
+        budget.spend(0)
+        return None
     budget.room(len(text), "json_values()")
+    budget.spend(len(text))  # parsing: about twice the cost of copying
     stripped = text.lstrip()
     if stripped[:1] not in ("{", "[") and "%" in stripped:
         from urllib.parse import unquote
 
         stripped = unquote(stripped).lstrip()
     if stripped[:1] not in ("{", "["):
-        return []
+        return None
     try:
-        document = orjson.loads(stripped)
+        return orjson.loads(stripped)
     except orjson.JSONDecodeError:
-        return []
-    return _walk(budget, document, segments)
+        return None
 
 
 @lru_cache(maxsize=1024)
@@ -157,9 +195,9 @@ def regex(pattern: str) -> Any:
 
 def re_search(budget: Budget, program: Any, value: Any) -> bool:
     """True when the pattern is found in `value`; False for anything but a string."""
+    budget.spend(len(value) if type(value) is str else 0)
     if type(value) is not str:
         return False
-    budget.spend(len(value))
     return program.search(value) is not None
 
 
@@ -173,9 +211,10 @@ def network(literal: str) -> Network:
         raise ValueError(str(exc)) from None
 
 
-def in_cidr(found: Network, value: Any) -> bool:
+def in_cidr(budget: Budget, found: Network, value: Any) -> bool:
     """True when `value` is an IPv4 or IPv6 address (text) inside `found`; an IPv4 address
     written as IPv6 (`::ffff:10.0.0.1`) counts as the IPv4 address."""
+    budget.spend(PARSE_COST)
     if type(value) is not str or len(value) > 64:
         return False
     try:

@@ -47,7 +47,7 @@ import ast
 import copy
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -76,6 +76,10 @@ _EVENT_USES = (
 )
 _BUILTIN_LIST = ", ".join(sorted({*SAFE_BUILTINS, *RULE_FUNCTIONS}))
 _METHOD_LIST = ", ".join(sorted(SAFE_METHODS))
+_OBJECTS_ONLY_IN_LOOPS = (
+    "event.objects() and json_objects() can only be looped over: "
+    'any(o.get("a") == 1 and o.get("b") == 2 for o in event.objects("x.*"))'
+)
 
 _REFUSED: Final[dict[type, str]] = {
     ast.Lambda: "lambda is not allowed",
@@ -137,8 +141,9 @@ def compile_expression(text: str, *, setting: str) -> CompiledExpression:
     if len(source) > MAX_RULE_LENGTH:
         raise RuleError(setting, text, f"the rule is longer than {MAX_RULE_LENGTH} characters")
     tree = _parse(source, setting, text)
-    keys = _Checker(setting, text).check(tree.body)
-    matches = _compile(tree.body, keys, setting)
+    checker = _Checker(setting, text)
+    keys = checker.check(tree.body)
+    matches = _compile(tree.body, keys | checker.record_keys, setting)
     specs = find_guards(tree.body)
     guards = tuple(
         Guard(
@@ -186,7 +191,10 @@ class _Checker:
         self._text = text
         self._nodes = 0
         self.keys: set[str] = set()
+        self.record_keys: set[str] = set()  # keys read from the objects of event.objects(...)
         self._loop_names: list[str] = []  # the loop variables of the quantifiers around a node
+        self._records: set[str] = {patterns.EVENT}  # `event`, and loop variables over objects
+        self._sources: set[int] = set()  # the calls of the quantifier source being checked
 
     def check(self, node: ast.expr) -> set[str]:
         """Validate the whole rule; return the flat keys it reads."""
@@ -214,6 +222,11 @@ class _Checker:
 
     def _name(self, node: ast.Name, depth: int) -> None:
         name = node.id
+        if name in self._records and name != patterns.EVENT:
+            raise self._refuse(
+                f'{name!r} stands for an object: use {name}["key"], {name}.get("key"[, default]), '
+                f'"key" in {name}, {name}.values("path") or {name}.text("key")'
+            )
         if name in self._loop_names:
             return
         if name == patterns.EVENT:
@@ -242,15 +255,23 @@ class _Checker:
         self._expr(node.left, depth)
         self._expr(node.right, depth)
 
+    def _read(self, receiver: ast.expr, key: str) -> None:
+        """Note that `key` is read, from the record or from an object of event.objects(...)."""
+        (self.keys if patterns.is_event(receiver) else self.record_keys).add(key)
+
     def _compare(self, node: ast.Compare, depth: int) -> None:
         operands = [node.left, *node.comparators]
-        if any(patterns.is_event(operand) for operand in operands):
-            key = patterns.contains_key(node)
+        if any(patterns.is_event(operand, self._records) for operand in operands):
+            key = patterns.contains_key(node, self._records)
             if key is not None:
-                self.keys.add(key)
+                self._read(node.comparators[0], key)
                 return
             membership = len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn)
-            if membership and patterns.is_event(node.comparators[0]) and not patterns.is_event(node.left):
+            if (
+                membership
+                and patterns.is_event(node.comparators[0], self._records)
+                and not patterns.is_event(node.left, self._records)
+            ):
                 raise self._refuse('the left side of "in event" must be a string literal: "key" in event')
             raise self._refuse(f"'event' can only be used as {_EVENT_USES}")
         for operand in operands:
@@ -262,11 +283,11 @@ class _Checker:
         self._expr(node.orelse, depth)
 
     def _subscript(self, node: ast.Subscript, depth: int) -> None:
-        if patterns.is_event(node.value):
+        if patterns.is_event(node.value, self._records):
             key = patterns.str_literal(node.slice)
             if key is None:
                 raise self._refuse('event keys must be string literals: event["key"]')
-            self.keys.add(key)
+            self._read(node.value, key)
             return
         self._expr(node.value, depth)
         index = node.slice
@@ -281,7 +302,7 @@ class _Checker:
         # Reached only for attributes that are not immediately called.
         if _is_dunder(node.attr):
             raise self._refuse(f"attribute {node.attr!r} is not allowed")
-        if patterns.is_event(node.value) and node.attr == "get":
+        if patterns.is_event(node.value, self._records) and node.attr == "get":
             raise self._refuse('event.get must be called: event.get("key"[, default])')
         raise self._refuse(
             f"attribute {node.attr!r} is not allowed; attributes can only be method calls such as v.lower()"
@@ -316,6 +337,8 @@ class _Checker:
                 f'or a generator: {name}(v == "x" for v in event.values("a.*.b"))'
             )
         if name in RULE_FUNCTIONS:
+            if name == "json_objects" and id(node) not in self._sources:
+                raise self._refuse(_OBJECTS_ONLY_IN_LOOPS)
             self._function_literal(name, node)
         for arg in node.args:
             self._expr(arg, depth)
@@ -327,7 +350,7 @@ class _Checker:
         if literal is None:
             raise self._refuse(f"{name}() takes a value and a string literal: {example}")
         try:
-            if name == "json_values":
+            if name in ("json_values", "json_objects"):
                 functions.path_segments(literal)
             elif name == "re_search":
                 functions.regex(literal)
@@ -360,25 +383,36 @@ class _Checker:
         if len(loop.ifs) > 1:
             raise self._refuse(f"{name}() over a generator takes at most one 'if'")
         source = loop.iter
-        if not (_is_values_call(source) or _is_function_call(source, "json_values")):
+        kind = _source_kind(source, self._records)
+        if kind is None:
             raise self._refuse(
-                f'{name}() can only loop over event.values("path") or json_values(text, "path"): {form}'
+                f'{name}() can only loop over event.values("path"), event.objects("path"), '
+                f'json_values(text, "path"), json_objects(text, "path"), or a sum of them '
+                f"(all values or all objects): {form}"
             )
+        over_objects = kind == "objects"
+        self._sources = {id(node) for node in ast.walk(source) if isinstance(node, ast.Call)}
         self._expr(source, depth)
+        self._sources = set()
         self._loop_names.append(variable)
+        if over_objects:
+            self._records.add(variable)
         try:
             for test in loop.ifs:
                 self._expr(test, depth)
             self._expr(generator.elt, depth)
         finally:
             self._loop_names.pop()
+            self._records.discard(variable)
 
     def _method_call(self, func: ast.Attribute, node: ast.Call, depth: int) -> None:
         method = func.attr
         if _is_dunder(method):
             raise self._refuse(f"attribute {method!r} is not allowed")
-        if patterns.is_event(func.value):
+        if patterns.is_event(func.value, self._records):
             if method in RECORD_METHODS:
+                if method == "objects" and id(node) not in self._sources:
+                    raise self._refuse(_OBJECTS_ONLY_IN_LOOPS)
                 self._record_method(method, node)
                 return
             if method != "get":
@@ -386,7 +420,7 @@ class _Checker:
             if not 1 <= len(node.args) <= 2 or patterns.str_literal(node.args[0]) is None:
                 raise self._refuse("event.get takes a string literal key and an optional default")
             self._no_bare_event(node.args[1:], "event.get()")
-            self.keys.add(node.args[0].value)  # type: ignore[attr-defined]
+            self._read(func.value, node.args[0].value)  # type: ignore[attr-defined]
             for arg in node.args[1:]:
                 self._expr(arg, depth)
             return
@@ -410,7 +444,7 @@ class _Checker:
             raise self._refuse('event.text takes a key without "*"; event.values reads wildcard paths')
 
     def _no_bare_event(self, args: list[ast.expr], callee: str) -> None:
-        if any(patterns.is_event(arg) for arg in args):
+        if any(patterns.is_event(arg, self._records) for arg in args):
             raise self._refuse(f"'event' cannot be passed to {callee}; use {_EVENT_USES}")
 
     _HANDLERS: Final[dict[type, Callable[[_Checker, Any, int], None]]] = {
@@ -434,14 +468,28 @@ def _is_dunder(name: str) -> bool:
     return "__" in name
 
 
-def _is_values_call(node: ast.AST) -> bool:
-    """True for `event.values(...)`."""
+def _is_record_call(node: ast.AST, method: str, records: Collection[str]) -> bool:
+    """True for `event.<method>(...)`, or the same on a loop variable over objects."""
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "values"
-        and patterns.is_event(node.func.value)
+        and node.func.attr == method
+        and patterns.is_event(node.func.value, records)
     )
+
+
+def _source_kind(node: ast.AST, records: Collection[str]) -> str | None:
+    """What a quantifier may loop over: "values" for event.values(...)/json_values(...), "objects"
+    for event.objects(...)/json_objects(...), the same for a sum of one kind
+    (`event.values("p.AWS") + event.values("p.AWS.*")`: one value or a list of them); else None."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _source_kind(node.left, records), _source_kind(node.right, records)
+        return left if left == right else None
+    if _is_record_call(node, "values", records) or _is_function_call(node, "json_values"):
+        return "values"
+    if _is_record_call(node, "objects", records) or _is_function_call(node, "json_objects"):
+        return "objects"
+    return None
 
 
 def _is_function_call(node: ast.AST, name: str) -> bool:
@@ -466,15 +514,18 @@ class _Lowering(ast.NodeTransformer):
         self._on_value = on_value
         self.fueled = False
         self.constants: dict[str, Any] = {}  # compiled patterns and networks, by namespace name
+        self._records: set[str] = {patterns.EVENT}  # `event` and loop variables over objects
 
     def _is_missing(self, negate: bool = False) -> ast.Compare:
         op: ast.cmpop = ast.IsNot() if negate else ast.Is()
         event = ast.Name(id=patterns.EVENT, ctx=ast.Load())
         return ast.Compare(left=event, ops=[op], comparators=[ast.Name(id="_MISSING", ctx=ast.Load())])
 
-    def _accessor(self, kind: str, key: str, *extra: ast.expr) -> ast.Call:
+    def _accessor(self, kind: str, key: str, *extra: ast.expr, record: str = patterns.EVENT) -> ast.Call:
+        """`_<kind>_<n>(record, *extra)`: the accessor of `key` on the record (or on an object of
+        event.objects(...), for a loop variable `record`)."""
         func = ast.Name(id=f"_{kind}_{self._names[key]}", ctx=ast.Load())
-        return ast.Call(func=func, args=[ast.Name(id=patterns.EVENT, ctx=ast.Load()), *extra], keywords=[])
+        return ast.Call(func=func, args=[ast.Name(id=record, ctx=ast.Load()), *extra], keywords=[])
 
     def _fueled(self, helper: str, *args: ast.expr) -> ast.Call:
         """`helper(_fuel, *args)`: a bounded operation charged to this evaluation's budget."""
@@ -488,9 +539,9 @@ class _Lowering(ast.NodeTransformer):
         return ast.Name(id=name, ctx=ast.Load())
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
-        key = patterns.subscript_key(node)
+        key = patterns.subscript_key(node, self._records)
         if key is not None:
-            return self._accessor("item", key)
+            return self._accessor("item", key, record=node.value.id)  # type: ignore[attr-defined]
         self.generic_visit(node)
         index = node.slice
         if isinstance(index, ast.Slice):
@@ -511,13 +562,14 @@ class _Lowering(ast.NodeTransformer):
             if isinstance(generator, ast.GeneratorExp):
                 return self._quantifier(node, generator)
         self.generic_visit(node)
-        key = patterns.get_key(node)
+        key = patterns.get_key(node, self._records)
         if key is not None:
             default = node.args[1] if len(node.args) > 1 else ast.Constant(None)
             if self._on_value and isinstance(default, ast.Constant):  # evaluating it cannot raise
                 event = ast.Name(id=patterns.EVENT, ctx=ast.Load())
                 return ast.IfExp(test=self._is_missing(), body=default, orelse=event)
-            return self._accessor("get", key, *node.args[1:])
+            record = node.func.value.id  # type: ignore[attr-defined]
+            return self._accessor("get", key, *node.args[1:], record=record)
         if isinstance(func, ast.Attribute):
             return self._method(node, func)
         if isinstance(func, ast.Name):
@@ -525,13 +577,15 @@ class _Lowering(ast.NodeTransformer):
         return node
 
     def _method(self, node: ast.Call, func: ast.Attribute) -> ast.expr:
-        if patterns.is_event(func.value) and func.attr in RECORD_METHODS:
+        if patterns.is_event(func.value, self._records) and func.attr in RECORD_METHODS:
             path = node.args[0].value  # type: ignore[attr-defined]
             segments = ast.Constant(functions.path_segments(path))
-            event = ast.Name(id=patterns.EVENT, ctx=ast.Load())
+            record = func.value
             if func.attr == "values":
-                return self._fueled("_values", event, ast.Constant(path), segments)
-            return self._fueled("_text", event, segments)
+                return self._fueled("_values", record, ast.Constant(path), segments)
+            if func.attr == "objects":
+                return self._fueled("_objects", record, segments)
+            return self._fueled("_text", record, segments)
         if func.attr in bounded.BUILDING_METHODS:
             return self._fueled("_method", func.value, ast.Constant(func.attr), *node.args)
         return node
@@ -542,31 +596,39 @@ class _Lowering(ast.NodeTransformer):
         if name not in RULE_FUNCTIONS:
             return node
         value, literal = node.args[0], node.args[1].value  # type: ignore[attr-defined]
-        if name == "json_values":
-            return self._fueled("_json_values", value, ast.Constant(functions.path_segments(literal)))
+        if name in ("json_values", "json_objects"):
+            segments = ast.Constant(functions.path_segments(literal))
+            return self._fueled(f"_{name}", value, segments)
         if name == "re_search":
             return self._fueled("_re_search", self._constant(functions.regex(literal)), value)
-        self.fueled = True  # in_cidr builds nothing, but its rule is not a plain comparison either
-        func = ast.Name(id="_in_cidr", ctx=ast.Load())
-        return ast.Call(func=func, args=[self._constant(functions.network(literal)), value], keywords=[])
+        return self._fueled("_in_cidr", self._constant(functions.network(literal)), value)
 
     def _quantifier(self, node: ast.Call, generator: ast.GeneratorExp) -> ast.expr:
         """`any(t for v in xs)` -> `any(t for v in _each(_fuel, xs, <size of t>))`: every element
         pays for the test it runs, so a loop costs the budget what it costs the processor."""
         loop = generator.generators[0]
-        units = sum(1 for part in (generator.elt, *loop.ifs) for _ in ast.walk(part))
-        self.generic_visit(generator)
-        loop.iter = self._fueled("_each", loop.iter, ast.Constant(units))
+        units = bounded.LOOP_COST + sum(1 for part in (generator.elt, *loop.ifs) for _ in ast.walk(part))
+        over_objects = _source_kind(loop.iter, self._records) == "objects"
+        source = self.visit(loop.iter)  # evaluated outside the loop, as Python does
+        variable = loop.target.id  # type: ignore[attr-defined]
+        if over_objects:
+            self._records.add(variable)
+        try:
+            generator.elt = self.visit(generator.elt)
+            loop.ifs = [self.visit(test) for test in loop.ifs]
+        finally:
+            self._records.discard(variable)
+        loop.iter = self._fueled("_each", source, ast.Constant(units))
         return node
 
     def visit_Compare(self, node: ast.Compare) -> ast.expr:
-        key = patterns.contains_key(node)
+        key = patterns.contains_key(node, self._records)
         if key is None:
             return self.generic_visit(node)  # type: ignore[return-value]
         negated = isinstance(node.ops[0], ast.NotIn)
         if self._on_value:
             return self._is_missing(negate=not negated)
-        test = self._accessor("has", key)
+        test = self._accessor("has", key, record=node.comparators[0].id)  # type: ignore[attr-defined]
         return ast.UnaryOp(op=ast.Not(), operand=test) if negated else test
 
 

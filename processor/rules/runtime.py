@@ -58,14 +58,16 @@ SAFE_METHODS: Final[frozenset[str]] = frozenset(
 
 _CONTAINERS: Final = (dict, list)
 
-# Methods of `event` besides get: event.values("a.*.b") (the leaves at a wildcard path) and
-# event.text("a.b") (a subtree's JSON text). See functions.py.
-RECORD_METHODS: Final[frozenset[str]] = frozenset({"values", "text"})
+# Methods of `event` besides get: event.values("a.*.b") (the leaves at a wildcard path),
+# event.objects("a.*") (the objects there, for a quantifier) and event.text("a.b") (a subtree's
+# JSON text). See functions.py.
+RECORD_METHODS: Final[frozenset[str]] = frozenset({"values", "objects", "text"})
 
 # Functions of the rule language beyond Python's builtins, with the form the checker asks for.
 # Each takes a value and a string literal checked at start (a path, an RE2 pattern, a network).
 RULE_FUNCTIONS: Final[dict[str, str]] = {
     "json_values": 'json_values(event.get("requestParameters.policy"), "Statement.*.Effect")',
+    "json_objects": 'any(s.get("Effect") == "Allow" for s in json_objects(event.get("x"), "Statement"))',
     "re_search": 're_search(event.get("userAgent"), "(?i)^python-requests/")',
     "in_cidr": 'in_cidr(event.get("sourceIPAddress"), "10.0.0.0/8")',
 }
@@ -84,7 +86,9 @@ def rule_namespace() -> dict[str, Any]:
         "_each": bounded.charged,
         "_values": functions.event_values,
         "_text": functions.event_text,
+        "_objects": functions.event_objects,
         "_json_values": functions.json_values,
+        "_json_objects": functions.json_objects,
         "_re_search": functions.re_search,
         "_in_cidr": functions.in_cidr,
     }

@@ -46,3 +46,29 @@ def test_bad_boolean_names_the_setting() -> None:
 def test_flags_override_environment() -> None:
     code, out, _ = _check("--rules", "event['eventName'] == 'B'", env={"RULES": "open('x')"})
     assert code == 0 and "'B'" in out
+
+
+def test_rules_using_lists_show_when_they_run_and_the_decode_mode() -> None:
+    """A quantifier is never a guard: a rule guarded by its other parts keeps the fast path (the
+    records it may match are decoded in full); one with no such part runs on every event."""
+    guarded = (
+        'event.get("eventName") == "AuthorizeSecurityGroupIngress" and '
+        'any(v == "0.0.0.0/0" for v in event.values("requestParameters.ipPermissions.items.*.ipRanges.items.*.cidrIp"))'
+    )
+    code, out, _ = _check("--no-default-rules", env={"RULES": guarded, "RULES_SEPARATOR": "|"})
+    assert code == 0
+    assert "[runs when event.get('eventName') == 'AuthorizeSecurityGroupIngress']" in out
+    assert "decode mode: fast path" in out
+
+    unguarded = 'any(re_search(v, "^arn:aws:iam::[0-9]{12}:root$") for v in event.values("resources.*.ARN"))'
+    code, out, _ = _check("--no-default-rules", env={"RULES": unguarded, "RULES_SEPARATOR": "|"})
+    assert code == 0 and "[runs on every event]" in out
+    assert "decode mode: full (no guard rules out RULES[0] for any record" in out
+
+
+def test_an_invalid_pattern_is_refused_naming_the_rule() -> None:
+    code, out, err = _check(
+        "--no-default-rules", env={"RULES": 're_search(event.get("a"), "(")', "RULES_SEPARATOR": "|"}
+    )
+    assert code == 1
+    assert "RULES[0]" in out and "invalid pattern '('" in err

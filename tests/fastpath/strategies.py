@@ -56,6 +56,9 @@ LITERALS = [
     "Get",
     "x.y",
     "a\u00e9\u2603",
+    "::ffff:185.220.101.9",
+    '{"Statement": [{"Principal": {"AWS": "*"}}]}',
+    "%7B%22Statement%22%3A%5B%7B%22Principal%22%3A%7B%22AWS%22%3A%5B%22*%22%5D%7D%7D%5D%7D",
 ]
 KEYS = [
     "eventName",
@@ -98,6 +101,7 @@ KEYS = [
     "insightDetails",
     "detail",
     "detail-type",
+    "cidrIp",
 ]
 
 scalars = st.one_of(

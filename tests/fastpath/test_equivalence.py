@@ -47,10 +47,26 @@ ODD_IGNORE = [
     'event["eventName"] == "Decrypt" and event.get("userIdentity.type") == "AWSService"',
     'event.get("userIdentity.invokedBy") == "config.amazonaws.com" and event.get("errorCode") == "AccessDenied"',
 ]
+# The constructs of issue 18: quantifiers and subtree reads are never guards (the record is kept
+# and decoded in full); re_search/in_cidr on one field are guards like any single-field test.
+NEW_RULES = [
+    'event["eventName"] == "AssumeRole" and any(v == "0.0.0.0/0" for v in event.values("requestParameters.*.cidrIp"))',
+    'event.get("eventSource") == "cloudtrail.amazonaws.com" and all(v.startswith("a") for v in event.values("requestParameters.items.*"))',
+    'event.get("errorCode") == "AccessDenied" and "Root" in (event.text("userIdentity") or "")',
+    'event["eventName"] == "PutObject" and "*" in json_values(event.get("requestParameters.a"), "Statement.*.Principal.AWS")',
+    'event.get("userIdentity.type") == "IAMUser" and re_search(event.get("sourceIPAddress"), "^185[.]220[.]")',
+    're_search(event.get("eventName", ""), "^(Stop|Delete)") and event.get("readOnly") is False',
+    'in_cidr(event.get("sourceIPAddress"), "185.220.101.0/24") and event.get("errorCode") == "AccessDenied"',
+    'event.get("eventName") in ["ConsoleLogin", "GetObject"] and len(str(sorted(event.values("resources.*.ARN")))) > 2',
+]
+NEW_IGNORE = [
+    'event.get("eventName") == "Decrypt" and any(v == "AWSService" for v in event.values("userIdentity.*"))',
+]
 CONFIGS: dict[str, dict[str, Any]] = {
     "defaults": {"rules": None, "ignore_rules": None},
     "user rules": {"rules": userrules.rules_setting(), "ignore_rules": userrules.ignore_setting()},
     "odd keys": {"rules": SEPARATOR.join(ODD_RULES), "ignore_rules": SEPARATOR.join(ODD_IGNORE)},
+    "new constructs": {"rules": SEPARATOR.join(NEW_RULES), "ignore_rules": SEPARATOR.join(NEW_IGNORE)},
 }
 ROUTER = Router(load_settings({"HOOK_URL": "https://hooks.slack.com/services/T0/B0/x"}))
 WINDOW_START, WINDOW_END = "2024-03-11T00:00:00Z", "2024-03-11T12:00:00Z"
