@@ -11,6 +11,7 @@ from processor.mutes_cli import mutes_group
 from processor.pattern_cli import pattern_command
 from processor.rules_cli import check_command, list_command
 from processor.rules_test_cli import test_command
+from processor.sigma_cli import import_sigma_command
 
 
 @click.group(name="trailalert")
@@ -28,6 +29,7 @@ rules_group.add_command(check_command)
 rules_group.add_command(list_command)
 rules_group.add_command(test_command)
 rules_group.add_command(pattern_command)
+rules_group.add_command(import_sigma_command)
 main.add_command(backfill_command)
 main.add_command(config_group)
 main.add_command(mutes_group)
