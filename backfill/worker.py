@@ -1,0 +1,281 @@
+"""The backfill worker Lambda, `backfill.worker.handler`: the backfill queue's messages in, results out.
+
+Each message names up to ten objects of one run (backfill/fanout.py). Each object is streamed
+through the local backfill's own reader and core (ObjectEvaluator, backfill/work.py) with the
+function's rules and routing (processor.app, built once per container), and its result (counts,
+alerts, reasons) is written to the runs table (backfill/runs.py), where `trailalert backfill status`
+sums it up. With --send, the alerts of every object of the invocation go to the Dispatcher in one
+call (storm collapse spans the invocation), through the delivery ledger: a message delivered twice
+posts nothing twice.
+
+What happens to an object:
+- already `done` in the runs table (a redelivered message): skipped; counted once;
+- read to its end: `done`, with its counts;
+- not a log file, or damaged (retrying cannot mend it): `failed` with the reason, as locally;
+- an S3 error, a failed delivery, no time left: retried. Its message is reported to SQS as a
+  batch item failure and comes back after the visibility timeout; the objects of it that were
+  done are skipped then. On the message's last receive (BACKFILL_MAX_RECEIVE_COUNT, the queue's
+  maxReceiveCount) the object is recorded `failed` ("given up after N attempts") before the
+  message goes to the dead-letter queue: reported, never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from backfill.errors import ObjectUnreadable
+from backfill.fanout import Work, parse_message
+from backfill.runs import DONE, FAILED, RunsTable
+from backfill.s3listing import DEFAULT_TIMEOUT_SECONDS, client_config, describe_error
+from backfill.sources import ObjectRef, open_chunks
+from backfill.state import run_configuration
+from backfill.window import TimeWindow
+from backfill.work import MAX_REASONS, Counts, ObjectEvaluator
+from processor.app import App, get_app
+from processor.deliver.timing import remaining_seconds
+from processor.errors import ConfigError
+from processor.models import Alert, Status
+
+log = logging.getLogger("trailalert")
+
+RUNS_TABLE_ENV = "BACKFILL_TABLE_NAME"
+MAX_RECEIVES_ENV = "BACKFILL_MAX_RECEIVE_COUNT"
+DEFAULT_MAX_RECEIVES = 3
+RESERVE_SECONDS = 30.0  # an object is not started with less time left: its message is retried
+MAX_ALERTS_LISTED = 100  # per object, in its item (DynamoDB items hold 400 KB); all are counted
+
+
+@dataclass
+class ObjectOutcome:
+    ref: ObjectRef
+    send: bool
+    counts: Counts = field(default_factory=Counts)
+    alerts: list[Alert] = field(default_factory=list)
+    undecodable: list[str] = field(default_factory=list)
+    rule_errors: list[str] = field(default_factory=list)
+    rule_failures: list[Any] = field(default_factory=list)
+    error: str | None = None  # cannot be read, for good: recorded as failed
+    retry: str | None = None  # worth another attempt
+    deliveries: Counter[str] = field(default_factory=Counter)
+
+
+class Worker:
+    """Built once per container; `handle` once per invocation."""
+
+    def __init__(
+        self,
+        app: App,
+        runs: RunsTable,
+        s3: Any,
+        *,
+        max_receives: int,
+        s3_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self._app = app
+        self._runs = runs
+        self._s3 = s3
+        self._max_receives = max_receives
+        self._s3_timeout = s3_timeout
+        self._rules = run_configuration(app.rules, TimeWindow(), frozenset(), frozenset(), send=False)[
+            "rules"
+        ]
+
+    def handle(self, event: dict[str, Any], remaining: Callable[[], float]) -> dict[str, Any]:
+        """`{"batchItemFailures": [...]}`: the messages with an object to retry."""
+        failed: list[str] = []
+        pending: list[tuple[str, int, Work, list[ObjectOutcome]]] = []
+        skipped = 0
+        for record in event.get("Records", ()):
+            message_id = str(record.get("messageId", ""))
+            receives = _receives(record)
+            try:
+                work = parse_message(str(record.get("body", "")))
+            except ValueError as exc:  # retried, then dead-lettered: someone should look at it
+                log.error("unreadable backfill message", extra={"message_id": message_id, "reason": str(exc)})
+                failed.append(message_id)
+                continue
+            outcomes = []
+            for ref in work.objects:
+                try:
+                    if self._runs.status_of(work.run, ref.url) == DONE:
+                        skipped += 1
+                        continue
+                except Exception as exc:  # the runs table is unreachable: nothing can be recorded
+                    outcomes.append(
+                        ObjectOutcome(ref, work.send, retry=f"runs table: {type(exc).__name__}: {exc}")
+                    )
+                    continue
+                if remaining() < RESERVE_SECONDS:
+                    outcomes.append(ObjectOutcome(ref, work.send, retry="no time left in the invocation"))
+                    continue
+                outcomes.append(self._read(ref, work))
+            pending.append((message_id, receives, work, outcomes))
+        self._deliver([o for *_, outcomes in pending for o in outcomes], remaining)
+        counts: Counter[str] = Counter(skipped_done=skipped)
+        for message_id, receives, work, outcomes in pending:
+            if not self._record(work.run, outcomes, receives, counts):
+                failed.append(message_id)
+        log.info("backfill batch processed", extra={**counts, "messages_to_retry": len(failed)})
+        return {"batchItemFailures": [{"itemIdentifier": item} for item in dict.fromkeys(failed)]}
+
+    def _read(self, ref: ObjectRef, work: Work) -> ObjectOutcome:
+        outcome = ObjectOutcome(ref, work.send)
+        s3_errors: list[str] = []
+        evaluator = ObjectEvaluator(
+            self._app.rules, self._app.router, work.window.event_filter(), as_lines=False, fast=self._app.fast
+        )
+        for batch in evaluator.run(ref.url, self._chunks(ref, s3_errors)):
+            outcome.counts.add(batch.counts)
+            outcome.alerts.extend(batch.alerts)
+            outcome.rule_failures.extend(batch.rule_failures)
+            for failure in batch.rule_failures:
+                if len(outcome.rule_errors) < MAX_REASONS:
+                    outcome.rule_errors.append(
+                        f"{failure.rule.id}: {failure.error} (event {failure.event_id})"
+                    )
+            outcome.undecodable.extend(f"{ref.url}: {reason}" for reason in batch.reasons)
+            if batch.error is not None:
+                if s3_errors:  # the download failed: another attempt may succeed
+                    outcome.retry = batch.error
+                else:  # not a log file, or damaged: reported, as a local run reports it
+                    outcome.error = batch.error
+        return outcome
+
+    def _chunks(self, ref: ObjectRef, s3_errors: list[str]) -> Iterator[bytes]:
+        try:
+            yield from open_chunks(ref, self._s3)
+        except Exception as exc:  # botocore: access denied, no such key, a timeout...
+            s3_errors.append(describe_error(exc, self._s3_timeout))
+            raise ObjectUnreadable(s3_errors[-1]) from None
+
+    def _deliver(self, outcomes: list[ObjectOutcome], remaining: Callable[[], float]) -> None:
+        """Every alert of the invocation's --send objects in one Dispatcher call, through the ledger."""
+        sending = [o for o in outcomes if o.send and o.retry is None]
+        by_url = {o.ref.url: o for o in sending}
+        for outcome in sending:
+            if outcome.rule_failures:
+                self._app.error_reporter.report(tuple(outcome.rule_failures), "backfill", remaining)
+        alerts = [alert for o in sending for alert in o.alerts]
+        if not alerts:
+            return
+        for result in self._app.dispatcher.deliver(alerts, remaining):
+            outcome = by_url[result.alert.record.item_id]
+            outcome.deliveries[result.status.value] += 1
+            if result.status is Status.FAILED and outcome.retry is None:
+                outcome.retry = f"delivery failed: {result.destination.key}: {result.detail}"
+
+    def _record(self, run: str, outcomes: list[ObjectOutcome], receives: int, counts: Counter[str]) -> bool:
+        """Writes each object's result; False if one is to be retried (its message then is)."""
+        ok = True
+        for outcome in outcomes:
+            url = outcome.ref.url
+            try:
+                if outcome.retry is None:
+                    self._runs.record_result(run, url, self._result(outcome))
+                    counts["failed" if outcome.error else "done"] += 1
+                    continue
+                ok = False
+                if receives >= self._max_receives:
+                    reason = (
+                        f"given up after {receives} attempt(s), its message goes to the dead-letter queue: "
+                        f"{outcome.retry}"
+                    )
+                    self._runs.record_result(run, url, {"status": FAILED, "error": reason, "gave_up": True})
+                    counts["given_up"] += 1
+                else:
+                    self._runs.record_attempt_failed(run, url, outcome.retry)
+                    counts["to_retry"] += 1
+                log.warning("backfill object to retry", extra={"object": url, "reason": outcome.retry})
+            except Exception as exc:  # the result could not be written: the message is retried
+                log.error(
+                    "backfill result not recorded",
+                    extra={"object": url, "reason": f"{type(exc).__name__}: {exc}"},
+                )
+                ok = False
+        return ok
+
+    def _result(self, outcome: ObjectOutcome) -> dict[str, Any]:
+        c = outcome.counts
+        deliveries = outcome.deliveries
+        return {
+            "status": FAILED if outcome.error else DONE,
+            "error": outcome.error,
+            "events": c.events,
+            "outside_window": c.outside_window,
+            "ignored": c.ignored,
+            "unmatched": c.unmatched,
+            "undecodable": c.undecodable,
+            "rule_errors": c.rule_errors,
+            "unrouted": c.unrouted,
+            "alerts": c.alerts,
+            "per_rule": dict(c.per_rule),
+            "alert_list": [_alert_entry(alert) for alert in outcome.alerts[:MAX_ALERTS_LISTED]],
+            "undecodable_examples": outcome.undecodable[:MAX_REASONS],
+            "rule_error_examples": outcome.rule_errors,
+            "delivered": deliveries[Status.DELIVERED.value],
+            "duplicates": deliveries[Status.DUPLICATE.value],
+            "suppressed": deliveries[Status.SUPPRESSED.value],
+            "delivery_failed": deliveries[Status.FAILED.value],
+            "rules": self._rules,
+            "send": outcome.send,
+        }
+
+
+def _alert_entry(alert: Alert) -> dict[str, Any]:
+    """What `status --alerts` prints: the fields of a local dry run's line but the payloads."""
+    event = alert.record.event
+    return {
+        "eventID": alert.event_id,
+        "eventName": str(event.get("eventName", "")),
+        "eventTime": str(event.get("eventTime", "")),
+        "account": alert.account_id,
+        "rule": alert.rule.id,
+        "severity": alert.rule.severity,
+        "index": alert.record.index,
+    }
+
+
+def _receives(record: dict[str, Any]) -> int:
+    try:
+        return int(record.get("attributes", {}).get("ApproximateReceiveCount", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+# --- The Lambda entry point: one Worker per container -------------------------------------------
+
+_worker: Worker | None = None
+
+
+def get_worker() -> Worker:
+    global _worker
+    if _worker is None:
+        import boto3
+
+        table = os.environ.get(RUNS_TABLE_ENV, "")
+        if not table:
+            raise ConfigError(RUNS_TABLE_ENV, "the runs table's name is needed (the stack sets it)")
+        try:
+            max_receives = int(os.environ.get(MAX_RECEIVES_ENV, DEFAULT_MAX_RECEIVES))
+        except ValueError:
+            raise ConfigError(
+                MAX_RECEIVES_ENV, "must be a whole number (the queue's maxReceiveCount)"
+            ) from None
+        s3 = boto3.client("s3", config=client_config(1, DEFAULT_TIMEOUT_SECONDS))
+        _worker = Worker(get_app(), RunsTable.named(table), s3, max_receives=max_receives)
+    return _worker
+
+
+def reset() -> None:
+    """Forget the cached Worker (tests change the environment between runs)."""
+    global _worker
+    _worker = None
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return get_worker().handle(event, remaining_seconds(context))
