@@ -232,9 +232,10 @@ class FanOut:
             if attempt == SEND_ATTEMPTS or any(entry.get("SenderFault") for entry in failed.values()):
                 for key, (message, _) in entries.items():
                     reason = f"message not sent to the queue: {failed[key].get('Code')}: {failed[key].get('Message')}"
-                    for ref in message:
-                        not_sent.append((ref.url, reason))
-                        self.runs.record_result(self.run_id, ref.url, {"status": FAILED, "error": reason})
+                    not_sent += [(ref.url, reason) for ref in message]
+                    self.runs.put_results(
+                        [(self.run_id, ref.url, {"status": FAILED, "error": reason}) for ref in message]
+                    )
                 break
             time.sleep(0.2 * attempt)
         return sent, not_sent

@@ -88,38 +88,44 @@ class Worker:
     def handle(self, event: dict[str, Any], remaining: Callable[[], float]) -> dict[str, Any]:
         """`{"batchItemFailures": [...]}`: the messages with an object to retry."""
         failed: list[str] = []
-        pending: list[tuple[str, int, Work, list[ObjectOutcome]]] = []
-        skipped = 0
+        pending: list[tuple[str, int, Work, list[ObjectOutcome], dict[str, dict[str, Any]]]] = []
+        counts: Counter[str] = Counter()
         for record in event.get("Records", ()):
             message_id = str(record.get("messageId", ""))
-            receives = _receives(record)
             try:
                 work = parse_message(str(record.get("body", "")))
-            except ValueError as exc:  # retried, then dead-lettered: someone should look at it
-                log.error("unreadable backfill message", extra={"message_id": message_id, "reason": str(exc)})
+                states = self._runs.states(work.run, [ref.url for ref in work.objects])
+            except Exception as exc:  # a bad message, or no runs table: retried, then dead-lettered
+                log.error(
+                    "backfill message not processed", extra={"message_id": message_id, "reason": _text(exc)}
+                )
                 failed.append(message_id)
                 continue
             outcomes = []
             for ref in work.objects:
-                try:
-                    if self._runs.status_of(work.run, ref.url) == DONE:
-                        skipped += 1
-                        continue
-                except Exception as exc:  # the runs table is unreachable: nothing can be recorded
-                    outcomes.append(
-                        ObjectOutcome(ref, work.send, retry=f"runs table: {type(exc).__name__}: {exc}")
-                    )
-                    continue
-                if remaining() < RESERVE_SECONDS:
+                if states.get(ref.url, {}).get("status") == DONE:  # a redelivered message: counted once
+                    counts["skipped_done"] += 1
+                elif remaining() < RESERVE_SECONDS:
                     outcomes.append(ObjectOutcome(ref, work.send, retry="no time left in the invocation"))
-                    continue
-                outcomes.append(self._read(ref, work))
-            pending.append((message_id, receives, work, outcomes))
-        self._deliver([o for *_, outcomes in pending for o in outcomes], remaining)
-        counts: Counter[str] = Counter(skipped_done=skipped)
-        for message_id, receives, work, outcomes in pending:
-            if not self._record(work.run, outcomes, receives, counts):
+                else:
+                    outcomes.append(self._read(ref, work))
+            pending.append((message_id, _receives(record), work, outcomes, states))
+        self._deliver([o for entry in pending for o in entry[3]], remaining)
+        results: list[tuple[str, str, dict[str, Any]]] = []
+        for message_id, receives, work, outcomes, states in pending:
+            try:
+                results += self._results(work.run, outcomes, states, receives, counts)
+            except Exception as exc:  # an attempt could not be recorded: retried all the same
+                log.error(
+                    "backfill attempt not recorded", extra={"message_id": message_id, "reason": _text(exc)}
+                )
+            if any(o.retry is not None for o in outcomes):
                 failed.append(message_id)
+        try:
+            self._runs.put_results(results)
+        except Exception as exc:  # the results are not recorded: every message is tried again
+            log.error("backfill results not recorded", extra={"reason": _text(exc)})
+            failed += [entry[0] for entry in pending]
         log.info("backfill batch processed", extra={**counts, "messages_to_retry": len(failed)})
         return {"batchItemFailures": [{"itemIdentifier": item} for item in dict.fromkeys(failed)]}
 
@@ -169,35 +175,38 @@ class Worker:
             if result.status is Status.FAILED and outcome.retry is None:
                 outcome.retry = f"delivery failed: {result.destination.key}: {result.detail}"
 
-    def _record(self, run: str, outcomes: list[ObjectOutcome], receives: int, counts: Counter[str]) -> bool:
-        """Writes each object's result; False if one is to be retried (its message then is)."""
-        ok = True
+    def _results(
+        self,
+        run: str,
+        outcomes: list[ObjectOutcome],
+        states: dict[str, dict[str, Any]],
+        receives: int,
+        counts: Counter[str],
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """The items to write for a message's objects; an object to retry is recorded as an attempt,
+        or, on the message's last receive, as given up (its message then goes to the dead-letter queue)."""
+        results = []
         for outcome in outcomes:
             url = outcome.ref.url
-            try:
-                if outcome.retry is None:
-                    self._runs.record_result(run, url, self._result(outcome))
-                    counts["failed" if outcome.error else "done"] += 1
-                    continue
-                ok = False
-                if receives >= self._max_receives:
-                    reason = (
-                        f"given up after {receives} attempt(s), its message goes to the dead-letter queue: "
-                        f"{outcome.retry}"
-                    )
-                    self._runs.record_result(run, url, {"status": FAILED, "error": reason, "gave_up": True})
-                    counts["given_up"] += 1
-                else:
-                    self._runs.record_attempt_failed(run, url, outcome.retry)
-                    counts["to_retry"] += 1
-                log.warning("backfill object to retry", extra={"object": url, "reason": outcome.retry})
-            except Exception as exc:  # the result could not be written: the message is retried
-                log.error(
-                    "backfill result not recorded",
-                    extra={"object": url, "reason": f"{type(exc).__name__}: {exc}"},
+            attempts = int(states.get(url, {}).get("attempts", 0)) + 1
+            if outcome.retry is None:
+                results.append((run, url, {**self._result(outcome), "attempts": attempts}))
+                counts["failed" if outcome.error else "done"] += 1
+                continue
+            log.warning("backfill object to retry", extra={"object": url, "reason": outcome.retry})
+            if receives >= self._max_receives:
+                reason = (
+                    f"given up after {receives} attempt(s), its message goes to the dead-letter queue: "
+                    f"{outcome.retry}"
                 )
-                ok = False
-        return ok
+                results.append(
+                    (run, url, {"status": FAILED, "error": reason, "gave_up": True, "attempts": attempts})
+                )
+                counts["given_up"] += 1
+            else:
+                self._runs.record_attempt_failed(run, url, outcome.retry)
+                counts["to_retry"] += 1
+        return results
 
     def _result(self, outcome: ObjectOutcome) -> dict[str, Any]:
         c = outcome.counts
@@ -238,6 +247,10 @@ def _alert_entry(alert: Alert) -> dict[str, Any]:
         "severity": alert.rule.severity,
         "index": alert.record.index,
     }
+
+
+def _text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _receives(record: dict[str, Any]) -> int:
