@@ -1,0 +1,56 @@
+"""What `--on-lambda` refuses before it lists anything, a fan-out that finds nothing, and an unknown run."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from tests.fleet.conftest import BUCKET
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("{tmp}",), "--on-lambda reads S3 only; {tmp} is local"),
+        ((f"s3://{BUCKET}/", "--state", "{tmp}/state"), "--state cannot be used with --on-lambda"),
+        ((f"s3://{BUCKET}/", "--workers", "2"), "--workers cannot be used with --on-lambda"),
+        ((f"s3://{BUCKET}/", "--rules", "True"), "the rule flags cannot be used with --on-lambda"),
+    ],
+)
+def test_what_the_workers_cannot_honour_is_refused_before_listing(fleet, trailalert, tmp_path, args, message):
+    args = tuple(arg.format(tmp=tmp_path) for arg in args)
+
+    run = trailalert("backfill", *args, "--on-lambda")
+
+    assert run.exit_code == 2
+    assert message.format(tmp=tmp_path) in run.stderr
+
+
+def test_without_the_queue_it_names_the_setting(fleet, trailalert, monkeypatch):
+    monkeypatch.delenv("TRAILALERT_BACKFILL_QUEUE_URL")
+
+    run = trailalert("backfill", f"s3://{BUCKET}/", "--on-lambda")
+
+    assert run.exit_code == 2
+    assert "--on-lambda needs the backfill queue: --queue-url or TRAILALERT_BACKFILL_QUEUE_URL" in run.stderr
+
+
+def test_a_fan_out_that_finds_nothing_says_so_and_queues_nothing(fleet, trailalert):
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+
+    run = trailalert("backfill", f"s3://{BUCKET}/awslogs/", "--on-lambda")
+
+    assert run.exit_code == 3
+    assert "did you mean s3://org-trail/AWSLogs/?" in run.stderr
+    assert f"nothing was queued from s3://{BUCKET}/awslogs/: found no file at all" in run.stderr
+    assert fleet.waiting() == []
+    status = trailalert("backfill", "status", run.stdout.strip())
+    assert status.exit_code == 3, status.stderr
+    assert "read nothing: found no file at all" in status.stderr
+
+
+def test_status_of_an_unknown_run_names_it(fleet, trailalert):
+    run = trailalert("backfill", "status", "20261202T000000Z-000000")
+
+    assert run.exit_code == 2
+    assert "no backfill run '20261202T000000Z-000000' in the table trailalert-backfill-runs" in run.stderr
