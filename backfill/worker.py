@@ -24,14 +24,14 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from backfill.errors import ObjectUnreadable
 from backfill.fanout import Work, parse_message
+from backfill.fetch import Prefetcher
 from backfill.runs import DONE, FAILED, RunsTable
-from backfill.s3listing import DEFAULT_TIMEOUT_SECONDS, client_config, describe_error
+from backfill.s3listing import DEFAULT_TIMEOUT_SECONDS, client_config
 from backfill.sources import ObjectRef, open_chunks
 from backfill.state import run_configuration
 from backfill.window import TimeWindow
@@ -46,6 +46,7 @@ log = logging.getLogger("trailalert")
 RUNS_TABLE_ENV = "BACKFILL_TABLE_NAME"
 MAX_RECEIVES_ENV = "BACKFILL_MAX_RECEIVE_COUNT"
 DEFAULT_MAX_RECEIVES = 3
+DOWNLOAD_THREADS = 8  # objects downloading ahead of the one being read, as the local default
 RESERVE_SECONDS = 30.0  # an object is not started with less time left: its message is retried
 MAX_ALERTS_LISTED = 100  # per object, in its item (DynamoDB items hold 400 KB); all are counted
 
@@ -54,6 +55,7 @@ MAX_ALERTS_LISTED = 100  # per object, in its item (DynamoDB items hold 400 KB);
 class ObjectOutcome:
     ref: ObjectRef
     send: bool
+    window: TimeWindow = field(default_factory=TimeWindow)
     counts: Counts = field(default_factory=Counts)
     alerts: list[Alert] = field(default_factory=list)
     undecodable: list[str] = field(default_factory=list)
@@ -105,11 +107,10 @@ class Worker:
             for ref in work.objects:
                 if states.get(ref.url, {}).get("status") == DONE:  # a redelivered message: counted once
                     counts["skipped_done"] += 1
-                elif remaining() < RESERVE_SECONDS:
-                    outcomes.append(ObjectOutcome(ref, work.send, retry="no time left in the invocation"))
                 else:
-                    outcomes.append(self._read(ref, work))
+                    outcomes.append(ObjectOutcome(ref, work.send, work.window))
             pending.append((message_id, _receives(record), work, outcomes, states))
+        self._read_all([o for entry in pending for o in entry[3]], remaining)
         self._deliver([o for entry in pending for o in entry[3]], remaining)
         results: list[tuple[str, str, dict[str, Any]]] = []
         for message_id, receives, work, outcomes, states in pending:
@@ -129,13 +130,48 @@ class Worker:
         log.info("backfill batch processed", extra={**counts, "messages_to_retry": len(failed)})
         return {"batchItemFailures": [{"itemIdentifier": item} for item in dict.fromkeys(failed)]}
 
-    def _read(self, ref: ObjectRef, work: Work) -> ObjectOutcome:
-        outcome = ObjectOutcome(ref, work.send)
-        s3_errors: list[str] = []
+    def _read_all(self, outcomes: list[ObjectOutcome], remaining: Callable[[], float]) -> None:
+        """Reads the objects in order, DOWNLOAD_THREADS downloads ahead (the local backfill's
+        Prefetcher): a GET's latency is hidden behind the CPU work of the objects before it. An
+        object not started while RESERVE_SECONDS were left is retried."""
+        waiting: dict[ObjectRef, list[ObjectOutcome]] = {}
+        for outcome in outcomes:
+            waiting.setdefault(outcome.ref, []).append(outcome)
+        download_failed: set[str] = set()
+
+        def refs() -> Iterator[ObjectRef]:
+            for outcome in outcomes:
+                if remaining() < RESERVE_SECONDS:
+                    return
+                yield outcome.ref
+
+        def opener(ref: ObjectRef) -> Iterator[bytes]:
+            return self._chunks(ref, download_failed)
+
+        prefetcher = Prefetcher(refs(), opener, threads=DOWNLOAD_THREADS)
+        try:
+            for ref, stream in prefetcher:
+                outcome = waiting[ref].pop(0)
+                try:
+                    self._evaluate(outcome, stream, download_failed)
+                finally:
+                    stream.close()
+        finally:
+            prefetcher.close()
+        for left in waiting.values():
+            for outcome in left:
+                outcome.retry = "no time left in the invocation"
+
+    def _evaluate(self, outcome: ObjectOutcome, chunks: Iterable[bytes], download_failed: set[str]) -> None:
+        url = outcome.ref.url
         evaluator = ObjectEvaluator(
-            self._app.rules, self._app.router, work.window.event_filter(), as_lines=False, fast=self._app.fast
+            self._app.rules,
+            self._app.router,
+            outcome.window.event_filter(),
+            as_lines=False,
+            fast=self._app.fast,
         )
-        for batch in evaluator.run(ref.url, self._chunks(ref, s3_errors)):
+        for batch in evaluator.run(url, chunks):
             outcome.counts.add(batch.counts)
             outcome.alerts.extend(batch.alerts)
             outcome.rule_failures.extend(batch.rule_failures)
@@ -144,20 +180,19 @@ class Worker:
                     outcome.rule_errors.append(
                         f"{failure.rule.id}: {failure.error} (event {failure.event_id})"
                     )
-            outcome.undecodable.extend(f"{ref.url}: {reason}" for reason in batch.reasons)
+            outcome.undecodable.extend(f"{url}: {reason}" for reason in batch.reasons)
             if batch.error is not None:
-                if s3_errors:  # the download failed: another attempt may succeed
+                if url in download_failed:  # S3 said no, or broke off: another attempt may succeed
                     outcome.retry = batch.error
                 else:  # not a log file, or damaged: reported, as a local run reports it
                     outcome.error = batch.error
-        return outcome
 
-    def _chunks(self, ref: ObjectRef, s3_errors: list[str]) -> Iterator[bytes]:
+    def _chunks(self, ref: ObjectRef, download_failed: set[str]) -> Iterator[bytes]:
         try:
             yield from open_chunks(ref, self._s3)
-        except Exception as exc:  # botocore: access denied, no such key, a timeout...
-            s3_errors.append(describe_error(exc, self._s3_timeout))
-            raise ObjectUnreadable(s3_errors[-1]) from None
+        except Exception:  # botocore: access denied, no such key, a timeout... (the Prefetcher names it)
+            download_failed.add(ref.url)
+            raise
 
     def _deliver(self, outcomes: list[ObjectOutcome], remaining: Callable[[], float]) -> None:
         """Every alert of the invocation's --send objects in one Dispatcher call, through the ledger."""
