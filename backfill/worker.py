@@ -69,20 +69,11 @@ class ObjectOutcome:
 class Worker:
     """Built once per container; `handle` once per invocation."""
 
-    def __init__(
-        self,
-        app: App,
-        runs: RunsTable,
-        s3: Any,
-        *,
-        max_receives: int,
-        s3_timeout: float = DEFAULT_TIMEOUT_SECONDS,
-    ) -> None:
+    def __init__(self, app: App, runs: RunsTable, s3: Any, *, max_receives: int) -> None:
         self._app = app
         self._runs = runs
         self._s3 = s3
         self._max_receives = max_receives
-        self._s3_timeout = s3_timeout
         self._rules = run_configuration(app.rules, TimeWindow(), frozenset(), frozenset(), send=False)[
             "rules"
         ]
@@ -314,7 +305,7 @@ def get_worker() -> Worker:
             raise ConfigError(
                 MAX_RECEIVES_ENV, "must be a whole number (the queue's maxReceiveCount)"
             ) from None
-        s3 = boto3.client("s3", config=client_config(1, DEFAULT_TIMEOUT_SECONDS))
+        s3 = boto3.client("s3", config=client_config(DOWNLOAD_THREADS, DEFAULT_TIMEOUT_SECONDS))
         _worker = Worker(get_app(), RunsTable.named(table), s3, max_receives=max_receives)
     return _worker
 
