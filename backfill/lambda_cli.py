@@ -159,13 +159,15 @@ def status_command(
 
     table = RunsTable.named(runs_table)
     while True:
+        started = time.monotonic()
         status = load_status(table, run)
         if status is None:
             raise BadConfiguration(f"no backfill run {run!r} in the table {runs_table}")
         if status.complete or not wait:
             break
         click.echo(status.progress_line(), err=True)
-        time.sleep(WAIT_SECONDS)
+        # Each look reads every item of the run: for millions of objects, look less often.
+        time.sleep(max(WAIT_SECONDS, 4 * (time.monotonic() - started)))
     _print(status, boto3.client("sqs"), alerts)
     if summary_json is not None:
         document = {

@@ -46,7 +46,7 @@ log = logging.getLogger("trailalert")
 RUNS_TABLE_ENV = "BACKFILL_TABLE_NAME"
 MAX_RECEIVES_ENV = "BACKFILL_MAX_RECEIVE_COUNT"
 DEFAULT_MAX_RECEIVES = 3
-DOWNLOAD_THREADS = 8  # objects downloading ahead of the one being read, as the local default
+DOWNLOAD_THREADS = 32  # objects downloading ahead of the one being read (docs/scale.md: S3 latency)
 RESERVE_SECONDS = 30.0  # an object is not started with less time left: its message is retried
 MAX_ALERTS_LISTED = 100  # per object, in its item (DynamoDB items hold 400 KB); all are counted
 
