@@ -176,7 +176,12 @@ def status_command(
             "pending": len(status.pending),
             **status.summary.to_json(),
         }
-        summary_json.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+        try:
+            summary_json.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+        except OSError as exc:  # checked writable at start; a full disk can still refuse it
+            raise IncompleteBackfill(
+                f"--summary-json {summary_json}: not written: {exc.strerror or exc}"
+            ) from None
     summary = status.summary
     if not status.complete:
         raise StillRunning(f"run {run}: {len(status.pending):,} object(s) still to go; --wait waits for them")

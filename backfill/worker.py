@@ -49,6 +49,8 @@ DEFAULT_MAX_RECEIVES = 3
 DOWNLOAD_THREADS = 32  # objects downloading ahead of the one being read (docs/scale.md: S3 latency)
 RESERVE_SECONDS = 30.0  # an object is not started with less time left: its message is retried
 MAX_ALERTS_LISTED = 100  # per object, in its item (DynamoDB items hold 400 KB); all are counted
+MAX_FIELD = 256  # characters of an event's field kept in an alert's entry
+MAX_REASON = 1000  # characters of a reason (an error, an example) kept in an item
 
 
 @dataclass
@@ -225,12 +227,16 @@ class Worker:
                     f"given up after {receives} attempt(s), its message goes to the dead-letter queue: "
                     f"{outcome.retry}"
                 )
-                results.append(
-                    (run, url, {"status": FAILED, "error": reason, "gave_up": True, "attempts": attempts})
-                )
+                failed = {
+                    "status": FAILED,
+                    "error": _cut(reason, MAX_REASON),
+                    "gave_up": True,
+                    "attempts": attempts,
+                }
+                results.append((run, url, failed))
                 counts["given_up"] += 1
             else:
-                self._runs.record_attempt_failed(run, url, outcome.retry)
+                self._runs.record_attempt_failed(run, url, _cut(outcome.retry, MAX_REASON))
                 counts["to_retry"] += 1
         return results
 
@@ -239,7 +245,7 @@ class Worker:
         deliveries = outcome.deliveries
         return {
             "status": FAILED if outcome.error else DONE,
-            "error": outcome.error,
+            "error": _cut(outcome.error, MAX_REASON) if outcome.error else None,
             "events": c.events,
             "outside_window": c.outside_window,
             "ignored": c.ignored,
@@ -250,8 +256,10 @@ class Worker:
             "alerts": c.alerts,
             "per_rule": dict(c.per_rule),
             "alert_list": [_alert_entry(alert) for alert in outcome.alerts[:MAX_ALERTS_LISTED]],
-            "undecodable_examples": outcome.undecodable[:MAX_REASONS],
-            "rule_error_examples": outcome.rule_errors,
+            "undecodable_examples": [
+                _cut(reason, MAX_REASON) for reason in outcome.undecodable[:MAX_REASONS]
+            ],
+            "rule_error_examples": [_cut(reason, MAX_REASON) for reason in outcome.rule_errors],
             "delivered": deliveries[Status.DELIVERED.value],
             "duplicates": deliveries[Status.DUPLICATE.value],
             "suppressed": deliveries[Status.SUPPRESSED.value],
@@ -262,17 +270,24 @@ class Worker:
 
 
 def _alert_entry(alert: Alert) -> dict[str, Any]:
-    """What `status --alerts` prints: the fields of a local dry run's line but the payloads."""
+    """What `status --alerts` prints: the fields of a local dry run's line but the payloads. Event
+    fields are the attacker's: each is cut to MAX_FIELD, so an item stays within DynamoDB's 400 KB."""
     event = alert.record.event
     return {
-        "eventID": alert.event_id,
-        "eventName": str(event.get("eventName", "")),
-        "eventTime": str(event.get("eventTime", "")),
-        "account": alert.account_id,
+        "eventID": _cut(alert.event_id),
+        "eventName": _cut(event.get("eventName", "")),
+        "eventTime": _cut(event.get("eventTime", "")),
+        "account": _cut(alert.account_id),
         "rule": alert.rule.id,
         "severity": alert.rule.severity,
         "index": alert.record.index,
     }
+
+
+def _cut(value: Any, limit: int = 0) -> str:
+    text = str(value)
+    limit = limit or MAX_FIELD
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _text(exc: Exception) -> str:

@@ -54,3 +54,21 @@ def test_status_of_an_unknown_run_names_it(fleet, trailalert):
 
     assert run.exit_code == 2
     assert "no backfill run '20261202T000000Z-000000' in the table trailalert-backfill-runs" in run.stderr
+
+
+def test_an_alert_whose_event_fields_are_huge_is_recorded_with_them_cut(fleet, trailalert):
+    """Event fields are the attacker's: a 500 KB eventID would not fit a DynamoDB item (400 KB)."""
+    from tests.backfill.trails import PROD, day, log_file, put_bucket
+
+    plain = log_file(PROD, "eu-west-1", day(1))
+    huge = dict(plain.events[0], eventID="x" * 500_000)
+    put_bucket(boto3.client("s3"), BUCKET, [type(plain)(plain.key, (huge, *plain.events[1:]))])
+
+    run = trailalert("backfill", f"s3://{BUCKET}/", "--on-lambda").stdout.strip()
+    assert fleet.drain().item_failures == 0
+    status = trailalert("backfill", "status", run, "--alerts")
+
+    assert status.exit_code == 0, status.stderr
+    [alert] = status.alerts
+    assert alert["eventID"] == "x" * 255 + "…"
+    assert "objects: 1 processed, 0 failed" in status.stderr
