@@ -83,18 +83,20 @@ def fan_out(
 ) -> None:
     """Lists, queues, prints the run id; exits 3 when nothing was listed, 1 when a listing failed."""
     import boto3
+    from botocore.config import Config
 
-    from backfill.fanout import FanOut
+    from backfill.fanout import THREADS, FanOut
 
-    s3 = boto3.client("s3", config=client_config(4, s3_timeout))
+    s3 = boto3.client("s3", config=client_config(1, s3_timeout))
+    pool = Config(max_pool_connections=THREADS * 2)  # every writing thread has its connection
     runner = FanOut(
         sources,
         window,
         accounts,
         regions,
         send,
-        RunsTable.named(runs_table),
-        boto3.client("sqs"),
+        RunsTable.named(runs_table, pool),
+        boto3.client("sqs", config=pool),
         queue_url,
         s3,
         progress,

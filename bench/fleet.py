@@ -8,8 +8,11 @@ the fan-out and the event source mapping make them.
 
 S3 and the runs table are stand-ins in memory, so what is timed is the worker's own work; S3's
 latency is then added as a fixed wait before each GET's first byte (--latency-ms, several values),
-which the worker's 8 download threads should hide. One process, one core: a Lambda worker with
+which the worker's 32 download threads should hide. One process, one core: a Lambda worker with
 1,769 MB has one vCPU.
+
+--fan-out-objects N also times the fan-out (listing, filters, queued items, messages) on N keys,
+with S3's, SQS's and DynamoDB's latencies simulated the same way.
 """
 
 from __future__ import annotations
@@ -81,11 +84,113 @@ class MemoryRuns:
         raise AssertionError(f"{url}: {reason}")
 
 
+class PagedS3:
+    """list_objects_v2 over sorted keys, 1,000 a page, each page after `latency` seconds."""
+
+    def __init__(self, keys: list[str], latency: float) -> None:
+        self.keys, self.latency, self.pages = keys, latency, 0
+
+    def list_objects_v2(self, **params: Any) -> dict[str, Any]:
+        self.pages += 1
+        time.sleep(self.latency)
+        start = int(params.get("ContinuationToken", 0))
+        page = self.keys[start : start + 1000]
+        more = start + 1000 < len(self.keys)
+        answer: dict[str, Any] = {
+            "Contents": [{"Key": key, "Size": 1000} for key in page],
+            "IsTruncated": more,
+        }
+        if more:
+            answer["NextContinuationToken"] = str(start + 1000)
+        return answer
+
+
+class SlowQueue:
+    def __init__(self, latency: float) -> None:
+        self.latency, self.calls = latency, 0
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        self.calls += 1
+        time.sleep(self.latency)
+        return {"Successful": [{"Id": entry["Id"]} for entry in Entries]}
+
+
+class SlowRuns:
+    """The fan-out's calls to the runs table: a BatchWriteItem per 25 objects, each after `latency`."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+
+    def put_manifest(self, run: str, fields: dict[str, Any]) -> None:
+        pass
+
+    def update_manifest(self, run: str, fields: dict[str, Any]) -> None:
+        pass
+
+    def put_queued(self, run: str, urls: list[str]) -> None:
+        time.sleep(self.latency * -(-len(urls) // 25))
+
+
+class Quiet:
+    def listing(self, source: str, found: int) -> None:
+        pass
+
+    def listed(self, total: int) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def measure_fan_out(objects: int, list_ms: float, write_ms: float) -> None:
+    """The fan-out's own code (listing, filters, queued items, messages) with AWS's latencies simulated."""
+    from datetime import timedelta
+
+    from backfill.fanout import FanOut
+    from backfill.sources import S3Source
+    from bench.corpus import START, log_key
+
+    keys = sorted(
+        log_key("111122223333", "eu-west-1", START + timedelta(minutes=5 * n), f"{n:016d}")
+        for n in range(objects)
+    )
+    s3, sqs = PagedS3(keys, list_ms / 1000), SlowQueue(write_ms / 1000)
+    runner = FanOut(
+        (S3Source(BUCKET, "AWSLogs/1"),),
+        TimeWindow(),
+        frozenset(),
+        frozenset(),
+        False,
+        SlowRuns(write_ms / 1000),  # type: ignore[arg-type]
+        sqs,
+        "queue",
+        s3,
+        Quiet(),
+        15.0,
+    )
+    started = time.perf_counter()
+    result = runner.run()
+    seconds = time.perf_counter() - started
+    assert result.objects == objects and not result.not_sent
+    print(
+        f"fan-out: {objects:,} objects in {seconds:.1f} s: {objects / seconds:,.0f} objects/s "
+        f"(a listing page {list_ms:g} ms, a table or queue write {write_ms:g} ms; {s3.pages:,} pages, "
+        f"{sqs.calls:,} SendMessageBatch)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fleet", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300_000)
     parser.add_argument("--latency-ms", type=float, nargs="+", default=[0, 30, 100])
+    parser.add_argument("--fan-out-objects", type=int, default=0, help="also time the fan-out on this many")
     args = parser.parse_args(argv)
+    if args.fan_out_objects:
+        for list_ms, write_ms in ((0, 0), (100, 20)):
+            measure_fan_out(args.fan_out_objects, list_ms, write_ms)
 
     objects: dict[str, bytes] = {}
     for key, records in generate(args.events):
