@@ -153,21 +153,7 @@ def backfill_command(
     flags, 3 nothing was read, 130 interrupted.
     """
     if on_lambda:
-        _on_lambda(
-            sources,
-            start,
-            end,
-            accounts,
-            regions,
-            send,
-            s3_timeout,
-            queue_url,
-            runs_table,
-            state,
-            force_state,
-            summary_json,
-            rule_flags,
-        )
+        _on_lambda(click.get_current_context(), rule_flags)
         return
     if force_state and state is None:
         raise click.UsageError(f"{FORCE_FLAG} needs --state")
@@ -232,46 +218,29 @@ def backfill_command(
     _exit_status(summary, sources, state, ledger=bool(settings.dynamodb_table_name))
 
 
-def _on_lambda(
-    sources: tuple[Source, ...],
-    start: Bound | None,
-    end: Bound | None,
-    accounts: tuple[str, ...],
-    regions: tuple[str, ...],
-    send: bool,
-    s3_timeout: float,
-    queue_url: str | None,
-    runs_table: str | None,
-    state: Path | None,
-    force_state: bool,
-    summary_json: Path | None,
-    rule_flags: dict[str, Any],
-) -> None:
-    ctx = click.get_current_context()
-    given = {
-        name: ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
-        for name in ("workers", "download_threads")
-    }
+def _on_lambda(ctx: click.Context, rule_flags: dict[str, Any]) -> None:
+    """`--on-lambda`: what the workers cannot honour is refused, then the objects are queued."""
+    p = ctx.params
+    typed = {name: ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE for name in p}
     conflicts = {
-        "--state": state is not None,
-        FORCE_FLAG: force_state,
-        "--summary-json (use it with `backfill status`)": summary_json is not None,
-        "--workers": given["workers"],
-        "--download-threads": given["download_threads"],
+        "--state": p["state"] is not None,
+        FORCE_FLAG: p["force_state"],
+        "--summary-json (use it with `backfill status`)": p["summary_json"] is not None,
+        "--workers": typed["workers"],
+        "--download-threads": typed["download_threads"],
         "the rule flags": any(value is not None for value in rule_flags.values()),
     }
-    s3_sources = check_fan_out(sources, queue_url, runs_table, conflicts)
-    assert queue_url and runs_table
+    sources = check_fan_out(p["sources"], p["queue_url"], p["runs_table"], conflicts)
     err = sys.stderr
     fan_out(
-        s3_sources,
-        TimeWindow.from_bounds(start, end),
-        frozenset(accounts),
-        frozenset(regions),
-        send=send,
-        queue_url=queue_url,
-        runs_table=runs_table,
-        s3_timeout=s3_timeout,
+        sources,
+        TimeWindow.from_bounds(p["start"], p["end"]),
+        frozenset(p["accounts"]),
+        frozenset(p["regions"]),
+        send=p["send"],
+        queue_url=p["queue_url"],
+        runs_table=p["runs_table"],
+        s3_timeout=p["s3_timeout"],
         progress=Progress(err, tty=_is_tty(err)),
     )
 
