@@ -17,7 +17,7 @@ import orjson
 
 from backfill.errors import BackfillError, BadConfiguration, IncompleteBackfill, NothingRead
 from backfill.progress import Progress
-from backfill.run_status import RunStatus, load_status, pending_lines, queue_lines
+from backfill.run_status import RunStatus, load_status, pending_lines, queue_lines, stalled, stalled_lines
 from backfill.runs import RunsTable
 from backfill.s3listing import client_config
 from backfill.sources import S3Source, Selection, Source
@@ -160,17 +160,19 @@ def status_command(
     import boto3
 
     table = RunsTable.named(runs_table)
+    sqs = boto3.client("sqs")
     while True:
         started = time.monotonic()
         status = load_status(table, run)
         if status is None:
             raise BadConfiguration(f"no backfill run {run!r} in the table {runs_table}")
-        if status.complete or not wait:
+        stuck = stalled(status, sqs)
+        if status.complete or stuck or not wait:
             break
         click.echo(status.progress_line(), err=True)
         # Each look reads every item of the run: for millions of objects, look less often.
         time.sleep(max(WAIT_SECONDS, 4 * (time.monotonic() - started)))
-    _print(status, boto3.client("sqs"), alerts)
+    _print(status, sqs, alerts)
     if summary_json is not None:
         document = {
             "run": run,
@@ -185,6 +187,14 @@ def status_command(
                 f"--summary-json {summary_json}: not written: {exc.strerror or exc}"
             ) from None
     summary = status.summary
+    if stuck:
+        for line in stalled_lines(status):
+            click.echo(line, err=True)
+        raise IncompleteBackfill(
+            f"run {run}: {len(status.pending):,} object(s) have no result and the queue is empty: their "
+            "messages are in the dead-letter queue (a worker died on their last attempt) or were lost. Move "
+            "the dead letters back (aws sqs start-message-move-task) to finish the run"
+        )
     if not status.complete:
         raise StillRunning(f"run {run}: {len(status.pending):,} object(s) still to go; --wait waits for them")
     if not summary.ok:

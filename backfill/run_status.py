@@ -18,6 +18,7 @@ from backfill.summary import Summary
 from backfill.work import MAX_REASONS
 
 MAX_PENDING_NAMED = 20
+STALL_SECONDS = 300.0  # an empty queue and no result for this long: the run is stalled
 
 
 @dataclass
@@ -30,6 +31,7 @@ class RunStatus:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     alerts_not_listed: int = 0
     created_at: float = 0.0
+    last_activity: float = 0.0  # the latest result or listing, for telling a stalled run
     queue_url: str = ""
 
     @property
@@ -85,6 +87,7 @@ def load_status(runs: RunsTable, run: str) -> RunStatus | None:
         else:
             status.pending.append(item)
     summary.seconds = last - status.created_at
+    status.last_activity = max(last, status.created_at + float(manifest.get("fanout_seconds", 0)))
     summary.running = not status.complete
     if len(rules) > 1:
         summary.notes.append(
@@ -149,6 +152,43 @@ def pending_lines(status: RunStatus) -> list[str]:
     ]
     if len(retried) > MAX_PENDING_NAMED:
         lines.append(f"  ... and {len(retried) - MAX_PENDING_NAMED:,} more retried")
+    return lines
+
+
+def stalled(status: RunStatus, sqs: Any, now: float | None = None) -> bool:
+    """Objects without a result, an empty queue and nothing finished for STALL_SECONDS: their
+    messages went to the dead-letter queue without a result (a worker that died on the last
+    receive) or were lost. Nothing will finish them until the messages are moved back."""
+    if status.complete or status.listed is None or not status.queue_url:
+        return False
+    if (now or time.time()) - status.last_activity < STALL_SECONDS:
+        return False
+    try:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=status.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+    except Exception:  # not known: not stalled as far as we can tell
+        return False
+    return (
+        int(attributes["ApproximateNumberOfMessages"])
+        + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        == 0
+    )
+
+
+def stalled_lines(status: RunStatus) -> list[str]:
+    lines = [
+        f"  no result for {item.get('url', item.get('object'))}"
+        + (
+            f" ({int(item['attempts'])} attempt(s)): {item.get('last_error', '')}"
+            if item.get("attempts")
+            else ""
+        )
+        for item in status.pending[:MAX_PENDING_NAMED]
+    ]
+    if len(status.pending) > MAX_PENDING_NAMED:
+        lines.append(f"  ... and {len(status.pending) - MAX_PENDING_NAMED:,} more")
     return lines
 
 

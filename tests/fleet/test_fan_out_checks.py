@@ -72,3 +72,24 @@ def test_an_alert_whose_event_fields_are_huge_is_recorded_with_them_cut(fleet, t
     [alert] = status.alerts
     assert alert["eventID"] == "x" * 255 + "…"
     assert "objects: 1 processed, 0 failed" in status.stderr
+
+
+def test_objects_whose_messages_vanished_without_a_result_are_named_not_waited_for(
+    fleet, trailalert, monkeypatch
+):
+    """A worker that dies on a message's last receive records nothing, and SQS moves the message to
+    the dead-letter queue: `status --wait` must not wait for ever for objects nothing will read."""
+    from backfill import run_status
+    from tests.backfill.trails import PROD, day, log_file, put_bucket
+
+    files = [log_file(PROD, "eu-west-1", day(n)) for n in (1, 2)]
+    put_bucket(boto3.client("s3"), BUCKET, files)
+    run = trailalert("backfill", f"s3://{BUCKET}/", "--on-lambda").stdout.strip()
+    fleet.sqs.purge_queue(QueueUrl=fleet.queue_url)  # the messages are gone, no worker recorded them
+    monkeypatch.setattr(run_status, "STALL_SECONDS", 0.0)
+
+    status = trailalert("backfill", "status", run, "--wait")
+
+    assert status.exit_code == 1, status.stderr
+    assert f"  no result for s3://{BUCKET}/{files[0].key}" in status.stderr
+    assert "2 object(s) have no result and the queue is empty" in status.stderr
