@@ -111,6 +111,7 @@ class FanOutResult:
     notes: list[str] = field(default_factory=list)
     selection: Selection | None = None
     seconds: float = 0.0
+    interrupted: bool = False
 
 
 @dataclass
@@ -160,11 +161,18 @@ class FanOut:
             result.not_sent += not_sent
 
         with ThreadPoolExecutor(THREADS, thread_name_prefix="backfill-fanout") as pool:
-            for group in self._groups(selection, result):
-                while len(pending) >= IN_FLIGHT:
-                    collect(pending.pop(0))
-                pending.append(pool.submit(self._queue, group))
-                result.objects += len(group)
+            try:
+                for group in self._groups(selection, result):
+                    while len(pending) >= IN_FLIGHT:
+                        collect(pending.pop(0))
+                    pending.append(pool.submit(self._queue, group))
+                    result.objects += len(group)
+            except KeyboardInterrupt:  # what was submitted is queued; the run is closed at that
+                result.interrupted = True
+                result.notes.append(
+                    f"interrupted (Ctrl-C) after {result.objects:,} objects were queued: the rest of the "
+                    "listing was not; run the command again for everything (a new run)"
+                )
             for future in pending:
                 collect(future)
         self.progress.listed(result.objects)

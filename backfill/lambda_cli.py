@@ -15,7 +15,7 @@ from typing import Any
 import click
 import orjson
 
-from backfill.errors import BackfillError, BadConfiguration, IncompleteBackfill, NothingRead
+from backfill.errors import BackfillError, BadConfiguration, IncompleteBackfill, Interrupted, NothingRead
 from backfill.progress import Progress
 from backfill.run_status import RunStatus, load_status, pending_lines, queue_lines, stalled, stalled_lines
 from backfill.runs import RunsTable
@@ -117,6 +117,11 @@ def fan_out(
     for note in result.notes:
         click.echo(f"  note: {note}", err=True)
     click.echo(f"  follow it with: trailalert backfill status {result.run} --wait", file=err)
+    if result.interrupted:
+        raise Interrupted(
+            f"interrupted: the {result.objects:,} objects queued are read on Lambda as run {result.run}; "
+            "the rest were not listed"
+        )
     if result.listing_failures or result.not_sent:
         raise IncompleteBackfill(
             f"{len(result.listing_failures)} listing(s) failed, {len(result.not_sent)} object(s) not queued (see above)"

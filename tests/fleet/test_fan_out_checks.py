@@ -93,3 +93,32 @@ def test_objects_whose_messages_vanished_without_a_result_are_named_not_waited_f
     assert status.exit_code == 1, status.stderr
     assert f"  no result for s3://{BUCKET}/{files[0].key}" in status.stderr
     assert "2 object(s) have no result and the queue is empty" in status.stderr
+
+
+def test_ctrl_c_during_the_listing_closes_the_run_at_what_was_queued(fleet, trailalert, monkeypatch):
+    from backfill.progress import Progress
+    from tests.backfill.trails import PROD, day, log_file, put_bucket
+
+    put_bucket(
+        boto3.client("s3"),
+        BUCKET,
+        [log_file(PROD, "eu-west-1", day(1 + n // 24, n % 24)) for n in range(110)],
+    )
+    listing = Progress.listing
+
+    def interrupt_at_105(self, source, found):
+        if found == 105:
+            raise KeyboardInterrupt
+        listing(self, source, found)
+
+    monkeypatch.setattr(Progress, "listing", interrupt_at_105)
+    queued = trailalert("backfill", f"s3://{BUCKET}/", "--on-lambda")
+
+    assert queued.exit_code == 130
+    run = queued.stdout.strip()
+    assert f"interrupted: the 100 objects queued are read on Lambda as run {run}" in queued.stderr
+    fleet.drain()
+    status = trailalert("backfill", "status", run)
+    assert status.exit_code == 0, status.stderr  # complete: the run is what was queued
+    assert "objects: 100 processed, 0 failed" in status.stderr
+    assert "note: interrupted (Ctrl-C) after 100 objects were queued" in status.stderr
