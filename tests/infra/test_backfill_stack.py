@@ -5,6 +5,7 @@ the worker with its reserved concurrency, and a role that reaches only what the 
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,8 @@ def test_the_backfill_worker_reads_its_queue_and_reaches_only_what_it_uses(
 
     config = lam.get_function_configuration(FunctionName=outputs["BackfillWorkerName"])
     assert config["Handler"] == "backfill.worker.handler"
+    with zipfile.ZipFile(lambda_zip) as archive:  # the handler is in the code the stack deploys
+        assert "backfill/worker.py" in archive.namelist()
     assert outputs["BackfillWorkerName"] == "ta-fleet-backfill"
     variables = config["Environment"]["Variables"]
     assert variables["BACKFILL_TABLE_NAME"] == outputs["BackfillTableName"]
