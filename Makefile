@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The CLI's own demo (`trailalert demo`); writes build/demo-preview.html, the Slack messages as Slack draws them.
 demo: install
-	$(BIN)/python -m processor.demo
+	$(BIN)/trailalert demo
 
 test: install
 	$(BIN)/python -m pytest
