@@ -28,7 +28,9 @@ def main() -> None:
     """
 
 
-@main.command(name="demo")
+@main.command(
+    name="demo", short_help="Try it locally: a sample day through the real handler, local AWS and Slack."
+)
 @click.option(
     "--preview",
     type=click.Path(dir_okay=False, writable=True),

@@ -49,8 +49,8 @@ def run_demo(preview: str | Path = DEFAULT_PREVIEW) -> int:
         from moto.server import ThreadedMotoServer
     except ImportError:
         print(
-            "trailalert demo needs moto's server (a local AWS): pip install 'trailalert[demo]' "
-            "(or, in a checkout, `make demo`)",
+            "trailalert demo needs the `demo` extra (moto's server, a local AWS): in a checkout, "
+            "`pip install '.[demo]'` or `pipx install --force '.[demo]'`, or run `make demo`",
             file=sys.stderr,
         )
         return 2
@@ -153,7 +153,7 @@ def _run(endpoint: str, slack: SlackStandIn, preview: Path) -> int:
                 "The sample day's messages" if channel == CHANNEL else "Routed by account",
                 channel,
                 slack.messages(channel),
-                "Every event field is attacker-controlled and escaped: `<!channel>` in an event shows "
+                "Every event field is attacker-controlled and escaped: '<!channel>' in an event shows "
                 "as text and notifies no one."
                 if channel == CHANNEL
                 else f"Account {DEV}'s alerts (SLACK_APP_CONFIGURATION).",

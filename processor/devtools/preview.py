@@ -238,12 +238,12 @@ def _time(ts: Any) -> str:
 
 
 _CSS = """
-body { font-family: Lato, "Helvetica Neue", "DejaVu Sans", Arial, sans-serif; color: #1d1c1d;
+body { font-family: Lato, "Helvetica Neue", "DejaVu Sans", Arial, sans-serif, "Noto Color Emoji"; color: #1d1c1d;
   background: #f4f4f5; margin: 0; padding: 16px 24px; font-size: 15px; line-height: 1.46; }
 h1 { font-size: 18px; margin: 0 0 12px; color: #616061; font-weight: 600; }
 h2 { font-size: 16px; margin: 20px 0 4px; }
 .note { margin: 0 0 8px; color: #616061; font-size: 13px; max-width: 760px; }
-.channel { background: #fff; border: 1px solid #ddd; border-radius: 8px; max-width: 820px; padding-bottom: 6px; }
+.channel { background: #fff; border: 1px solid #ddd; border-radius: 8px; max-width: 900px; padding-bottom: 6px; }
 .channel-name { font-weight: 700; padding: 10px 16px; border-bottom: 1px solid #eee; }
 .message { display: flex; padding: 8px 16px 4px; }
 .avatar { flex: 0 0 36px; height: 36px; border-radius: 6px; background: #4a154b; color: #fff;
@@ -268,7 +268,7 @@ pre { font-family: Monaco, Menlo, Consolas, "DejaVu Sans Mono", monospace; font-
 .date { background: none; }
 a, .link { color: #1264a3; }
 .actions { margin: 8px 0 4px; display: flex; flex-wrap: wrap; gap: 8px; }
-.button { border: 1px solid #bbb; border-radius: 4px; padding: 3px 12px; font-weight: 700; font-size: 13px; }
+.button { border: 1px solid #bbb; border-radius: 4px; padding: 3px 10px; font-weight: 700; font-size: 13px; }
 .button.primary { background: #007a5a; border-color: #007a5a; color: #fff; }
 .button.danger { color: #e01e5a; border-color: #e01e5a; }
 .thread { margin: 0 16px 6px 60px; border-left: 3px solid #ddd; }
