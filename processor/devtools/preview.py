@@ -8,6 +8,10 @@ stand-in stores them (`SlackStandIn.messages(channel)`: chat.update applied, `th
 Every text in a message may come from an event, and event fields are attacker-controlled: all of it
 is HTML-escaped, links get an href only for http(s) URLs, and the page runs no script (its
 Content-Security-Policy forbids any).
+
+docs/images/alert.png is the page's first conversation, taken with headless Chromium after
+`make demo`: `chromium --headless --hide-scrollbars --screenshot=alert.png --window-size=1060,1000
+build/demo-preview.html`, cropped to the channel (x 16-1044, y 130-950) and reduced to 128 colours.
 """
 
 from __future__ import annotations
@@ -243,7 +247,7 @@ body { font-family: Lato, "Helvetica Neue", "DejaVu Sans", Arial, sans-serif, "N
 h1 { font-size: 18px; margin: 0 0 12px; color: #616061; font-weight: 600; }
 h2 { font-size: 16px; margin: 20px 0 4px; }
 .note { margin: 0 0 8px; color: #616061; font-size: 13px; max-width: 760px; }
-.channel { background: #fff; border: 1px solid #ddd; border-radius: 8px; max-width: 900px; padding-bottom: 6px; }
+.channel { background: #fff; border: 1px solid #ddd; border-radius: 8px; max-width: 1000px; padding-bottom: 6px; }
 .channel-name { font-weight: 700; padding: 10px 16px; border-bottom: 1px solid #eee; }
 .message { display: flex; padding: 8px 16px 4px; }
 .avatar { flex: 0 0 36px; height: 36px; border-radius: 6px; background: #4a154b; color: #fff;
