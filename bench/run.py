@@ -33,8 +33,8 @@ QUICK_REASONS = {
     "distinct value, and the rule set's set-up are a larger share of the run",
     "Lambda batch": "each batch timed twice instead of five times: one slow round on a busy machine "
     "moves the median",
-    "cold start": "three fresh interpreters instead of seven: a few ms of import noise on a shared "
-    "machine is the whole margin of a 50 ms target",
+    "cold start": "three fresh interpreters instead of seven: on a shared machine an import's time "
+    "moves by tens of ms, and a median of three absorbs less of it",
     "backfill peak RSS": "4 and 40 MB inputs instead of 40 and 400: the interpreter's fixed memory is a "
     "larger share, so small changes look like growth",
     "backfill CLI dry run": "two workers need two idle CPUs, and on 10,000 events starting a worker "
@@ -45,8 +45,8 @@ A quick run missed these targets (the target, then why a quick run may miss it):
 {rows}
 The targets are set for the full run (`make bench`): a quick run's corpus is a tenth of the size and
 each figure is timed fewer times, so what does not grow with the input weighs more, and ratios move by
-10-20% between two quick runs on a shared machine.{load} A "no" here is a reason to run `make bench`,
-not a regression in itself; docs/performance.md says what each row measures."""
+10-20% between two quick runs on a shared machine. A "no" here is a reason to run `make bench`, not a
+regression in itself; docs/performance.md says what each row measures.{load}"""
 
 
 def quick_note(missed: list[Row]) -> str:
@@ -58,7 +58,7 @@ def quick_note(missed: list[Row]) -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     cpus = os.cpu_count() or 1
     busy = (
-        f" This machine was busy (load average {load:.1f} on {cpus} CPUs): timings are not reliable."
+        f"\nThis machine was busy (load average {load:.1f} on {cpus} CPUs): its timings are not reliable."
         if load > cpus * 0.75
         else ""
     )
