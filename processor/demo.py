@@ -164,7 +164,8 @@ def _run(endpoint: str, slack: SlackStandIn, preview: Path) -> int:
     preview.parent.mkdir(parents=True, exist_ok=True)
     preview.write_text(render_page(conversations), encoding="utf-8")
     print(_heading("Preview"))
-    print(f"  The Slack messages as Slack would draw them: {preview} (open it in a browser)")
+    print(f"  The Slack messages as Slack would draw them: {preview}")
+    print(f"  Open it in a browser: {preview.resolve().as_uri()}")
     ok = slack.posts and not response["batchItemFailures"] and triage.ok
     return 0 if ok else 1
 

@@ -76,7 +76,7 @@ def _headers(conversation: Element) -> list[str]:
 
 def test_the_preview_draws_the_messages_slack_received(demo: tuple[str, Path]) -> None:
     stdout, preview = demo
-    assert f"{preview} (open it in a browser)" in stdout
+    assert f"Open it in a browser: {preview.resolve().as_uri()}" in stdout
     html = preview.read_text(encoding="utf-8")
     page = parse(html)
     triage, day, routed = page.find("conversation")
