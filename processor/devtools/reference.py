@@ -105,7 +105,7 @@ SETTINGS: dict[str, SettingDoc] = {
     "RULES_FILE": SettingDoc(
         "Rules and detection",
         "YAML rule files: one file, a folder of them, or an object in S3. Each rule has an id, a "
-        "severity, a title and an expression; errors are reported at file:line.",
+        "severity, a title and an expression; errors are reported at file:line ([rule-files.md](rule-files.md)).",
         "a path to a `.yml` file or folder, or `s3://bucket/key`",
     ),
     "USE_DETECTION_PACK": SettingDoc(
@@ -141,7 +141,7 @@ SETTINGS: dict[str, SettingDoc] = {
     "SLACK_APP_CONFIGURATION": SettingDoc(
         "Destinations",
         "Per-account channels for the Slack app: an event's account (`recipientAccountId`) picks its "
-        "channel, other accounts go to `DEFAULT_SLACK_CHANNEL_ID`. Needs `SLACK_BOT_TOKEN`.",
+        "channel, other accounts go to `DEFAULT_SLACK_CHANNEL_ID` ([routing.md](routing.md)). Needs `SLACK_BOT_TOKEN`.",
         _routes("slack_channel_id", "C0123456789"),
     ),
     "HOOK_URL": SettingDoc(
@@ -165,7 +165,7 @@ SETTINGS: dict[str, SettingDoc] = {
     "DEFAULT_SNS_TOPIC_ARN": SettingDoc(
         "Destinations",
         "The SNS topic for accounts not in `SNS_CONFIGURATION`. SNS alone (no Slack) is a valid "
-        "configuration. Its messages are JSON with the reference module's keys.",
+        "configuration. Its messages are JSON ([routing.md](routing.md#messages)).",
         _TOPIC,
     ),
     "SNS_CONFIGURATION": SettingDoc(
@@ -176,7 +176,7 @@ SETTINGS: dict[str, SettingDoc] = {
     "SEVERITY_ROUTING": SettingDoc(
         "Destinations",
         "Extra destinations by severity: an alert at `min_severity` or above also goes to this channel "
-        "and/or topic (a channel needs the Slack app).",
+        "and/or topic (a channel needs the Slack app; [rule-files.md](rule-files.md#severity-routing)).",
         'a JSON list: `[{"min_severity": "critical", "slack_channel_id": "C0PAGE", "sns_topic_arn": '
         f'"arn:aws:sns:…"}}]`; `min_severity` one of {", ".join(f"`{s}`" for s in SEVERITIES)}; at least '
         "one of the two destinations per item",
