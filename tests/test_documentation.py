@@ -165,11 +165,24 @@ def test_every_deploy_setting_and_flag_is_in_the_deploy_reference() -> None:
     assert "trailalert config check" in text and "trailalert rules pattern" in text
 
 
-def test_the_readme_deploy_sections_are_short_and_link_their_docs() -> None:
+def test_the_readme_deploy_section_is_short_and_links_its_docs() -> None:
     text = README.read_text()
-    deploy = text[text.index("## Deploy") : text.index("### Organization trails")]
-    organizations = text[text.index("### Organization trails") : text.index("## Performance")]
+    deploy = text[text.index("## Deploy") : text.index("## Rules in five minutes")]
     assert "docs/deploy.md" in deploy and "trailalert config check" in deploy
-    assert "docs/organizations.md" in organizations
-    assert len(deploy.splitlines()) < 30 and len(organizations.splitlines()) < 12
+    assert "docs/organizations.md" in deploy
+    assert len(deploy.splitlines()) < 30
     assert (DOCS / "organizations.md").is_file()
+
+
+def test_the_readme_is_read_in_ten_minutes_and_leads_into_every_page_of_the_docs() -> None:
+    text = README.read_text()
+    assert len(text.splitlines()) <= 350
+    headings = re.findall(r"^## (.+)$", text, flags=re.M)
+    contents = text[text.index("## Contents") : text.index("## Quick start")]
+    for heading in headings[headings.index("Quick start") :]:
+        anchor = re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
+        assert f"(#{anchor})" in contents, heading
+    unlinked = [page.name for page in sorted(DOCS.glob("*.md")) if f"(docs/{page.name})" not in text]
+    assert unlinked == []
+    picture = re.search(r"!\[[^\]]+\]\((docs/images/[^)]+\.png)\)", text)
+    assert picture is not None and (REPO / picture.group(1)).is_file()
