@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean package deploy scan bench
+.PHONY: install demo test lint clean package deploy scan bench docs
 
 install: $(STAMP)
 
@@ -16,8 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The CLI's own demo (`trailalert demo`); writes build/demo-preview.html, the Slack messages as Slack draws them.
 demo: install
-	$(BIN)/python -m processor.demo
+	$(BIN)/trailalert demo
+
+# docs/configuration.md (from processor/settings.py) and docs/cli.md (from the commands' help); a test checks them.
+docs: install
+	$(BIN)/python -m processor.devtools.reference
 
 test: install
 	$(BIN)/python -m pytest

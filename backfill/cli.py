@@ -18,6 +18,7 @@ import orjson
 from backfill.config import load_backfill_settings
 from backfill.errors import BadConfiguration, IncompleteBackfill, Interrupted, NothingRead
 from backfill.filters import AccountIdType, RegionType
+from backfill.lambda_cli import QUEUE_ENV, check_fan_out, fan_out, runs_table_option, status_command
 from backfill.progress import Progress
 from backfill.runner import Backfill, Options
 from backfill.s3listing import DEFAULT_TIMEOUT_SECONDS, client_config
@@ -47,7 +48,23 @@ def _dispatcher(settings: Settings) -> Dispatcher:
     return build_dispatcher(settings)
 
 
-@click.command(name="backfill", short_help="Replay CloudTrail log files from S3 or disk through the rules.")
+class _BackfillCommand(click.Command):
+    """`backfill SOURCE...` replays; `backfill status RUN_ID` reports on a run on Lambda (a local
+    folder named `status` is given as `./status`)."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        if args and args[0] == "status":
+            return status_command.make_context(f"{info_name} status", args[1:], parent=parent, **extra)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
+@click.command(
+    name="backfill",
+    cls=_BackfillCommand,
+    short_help="Replay CloudTrail log files from S3 or disk through the rules, here or on Lambda.",
+)
 @click.argument("sources", nargs=-1, required=True, type=SourceType())
 @click.option("--start", type=TimeBoundType(), help="First event time to include (UTC if no offset).")
 @click.option("--end", type=TimeBoundType(), help="End of the window (exclusive); a date includes that day.")
@@ -91,6 +108,18 @@ def _dispatcher(settings: Settings) -> Dispatcher:
 @click.option(
     "--summary-json", type=click.Path(dir_okay=False, path_type=Path), help="Also write the summary here."
 )
+@click.option(
+    "--on-lambda",
+    is_flag=True,
+    help="List here and read on the stack's backfill worker Lambda (docs/backfill.md); prints the run id.",
+)
+@click.option(
+    "--queue-url",
+    envvar=QUEUE_ENV,
+    metavar="URL",
+    help=f"With --on-lambda: the backfill queue (env {QUEUE_ENV}).",
+)
+@runs_table_option
 @rule_flags
 def backfill_command(
     sources: tuple[Source, ...],
@@ -105,6 +134,9 @@ def backfill_command(
     state: Path | None,
     force_state: bool,
     summary_json: Path | None,
+    on_lambda: bool,
+    queue_url: str | None,
+    runs_table: str | None,
     **rule_flags: Any,
 ) -> None:
     """Run CloudTrail log files (`.json.gz`, `.json`) through the same rules, routing and rendering as
@@ -114,9 +146,15 @@ def backfill_command(
     Without --send nothing is delivered: each alert is printed as one JSON line on stdout (with the
     exact Slack and SNS payloads), and progress and the summary go to stderr.
 
+    With --on-lambda (S3 only), the objects are listed here and read by the stack's backfill worker
+    Lambda; `trailalert backfill status RUN_ID` follows the run.
+
     Exit status: 0 done, 1 an object could not be read or a delivery failed, 2 bad settings or
     flags, 3 nothing was read, 130 interrupted.
     """
+    if on_lambda:
+        _on_lambda(click.get_current_context(), rule_flags)
+        return
     if force_state and state is None:
         raise click.UsageError(f"{FORCE_FLAG} needs --state")
     if summary_json is not None:
@@ -150,7 +188,7 @@ def backfill_command(
     dispatcher = reporter = None
     if send:
         from processor.app import RuleErrorReporter
-        from processor.routing import Router
+        from processor.pipeline import Router
 
         dispatcher = _dispatcher(settings)
         notices = RuleErrorReporter(dispatcher, Router(settings), settings.rule_evaluation_errors_to_slack)
@@ -178,6 +216,33 @@ def backfill_command(
     if summary_json is not None:
         _write_summary(summary, summary_json)
     _exit_status(summary, sources, state, ledger=bool(settings.dynamodb_table_name))
+
+
+def _on_lambda(ctx: click.Context, rule_flags: dict[str, Any]) -> None:
+    """`--on-lambda`: what the workers cannot honour is refused, then the objects are queued."""
+    p = ctx.params
+    typed = {name: ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE for name in p}
+    conflicts = {
+        "--state": p["state"] is not None,
+        FORCE_FLAG: p["force_state"],
+        "--summary-json (use it with `backfill status`)": p["summary_json"] is not None,
+        "--workers": typed["workers"],
+        "--download-threads": typed["download_threads"],
+        "the rule flags": any(value is not None for value in rule_flags.values()),
+    }
+    sources = check_fan_out(p["sources"], p["queue_url"], p["runs_table"], conflicts)
+    err = sys.stderr
+    fan_out(
+        sources,
+        TimeWindow.from_bounds(p["start"], p["end"]),
+        frozenset(p["accounts"]),
+        frozenset(p["regions"]),
+        send=p["send"],
+        queue_url=p["queue_url"],
+        runs_table=p["runs_table"],
+        s3_timeout=p["s3_timeout"],
+        progress=Progress(err, tty=_is_tty(err)),
+    )
 
 
 def _exit_status(summary: Summary, sources: tuple[Source, ...], state: Path | None, *, ledger: bool) -> None:

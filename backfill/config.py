@@ -15,7 +15,7 @@ from typing import Any
 
 from processor.errors import ConfigError
 from processor.models import Destination, DestinationKind
-from processor.routing import Router
+from processor.pipeline import Router
 from processor.settings import Settings, load_settings
 
 PREVIEW_CHANNEL = "preview"

@@ -35,6 +35,8 @@ class Summary:
     seconds: float = 0.0
     interrupted: bool = False
     bytes_read: int = 0
+    running: bool = False  # a run on Lambda with objects still to go (`backfill status`)
+    place: str = ""  # where it ran, when not in worker processes here ("on Lambda")
 
     @property
     def ok(self) -> bool:
@@ -101,9 +103,10 @@ class Summary:
     def lines(self) -> list[str]:
         c = self.counts
         rate = f"{c.events / self.seconds:,.0f} events/s" if self.seconds > 0 else "-"
-        state = "interrupted" if self.interrupted else "done"
+        state = "interrupted" if self.interrupted else ("running" if self.running else "done")
+        where = self.place or f"{self.workers} worker(s)"
         out = [
-            f"backfill {state} ({self.mode}, {self.workers} worker(s)) in {self.seconds:.1f}s, {rate}",
+            f"backfill {state} ({self.mode}, {where}) in {self.seconds:.1f}s, {rate}",
             f"  objects: {self.objects_done:,} processed, {len(self.objects_failed):,} failed, "
             f"{self.skipped_finished:,} finished before (state), {self.skipped_digests:,} digests skipped, "
             f"{self.skipped_filtered:,} outside the filters, {self.skipped_not_logs:,} not log files, "

@@ -20,8 +20,7 @@ from processor.errors import DecodeError
 from processor.fastpath import FastPath, decode_mode
 from processor.logfiles import Counted, LogFileReader
 from processor.models import Alert, Record, RuleFailure
-from processor.pipeline import Rules, evaluate
-from processor.routing import Router
+from processor.pipeline import Router, Rules, evaluate
 from processor.settings import Settings
 
 BATCH_RECORDS = 2000

@@ -22,8 +22,7 @@ from processor.app import build_rules
 from processor.decode.kinesis import decode_kinesis_event
 from processor.devtools.kinesis_events import eventbridge_envelope, lambda_kinesis_event
 from processor.fastpath import decode_mode
-from processor.pipeline import evaluate
-from processor.routing import Router
+from processor.pipeline import Router, evaluate
 from processor.settings import load_settings
 
 BATCH = 1000

@@ -40,7 +40,11 @@ from infra.preflight import Preflight, Problems, preflight
 from infra.template import TEMPLATE_PATH, load_template
 
 DEFAULT_STACK_NAME = "trailalert"
-TEMPLATE_BODY_LIMIT = 51_200  # bytes CloudFormation accepts inline; ours is well below
+# CloudFormation takes at most 51,200 bytes inline (TemplateBody); the template with the triage and
+# backfill resources is larger, so it is always uploaded beside the code and passed as TemplateURL
+# (up to 1 MB). One way for every size: a template that grows past the limit changes nothing.
+TEMPLATE_BODY_LIMIT = 51_200
+TEMPLATE_URL_LIMIT = 1_000_000
 _FAILED = ("FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE")
 _ACTIONS = {
     "Add": "+ add",
@@ -115,6 +119,15 @@ def upload(s3: Any, bucket: str, stack: str, zip_path: Path) -> str:
     return key
 
 
+def upload_template(s3: Any, bucket: str, stack: str, body: str, region: str) -> str:
+    """The template in the artifact bucket under its content hash; its URL for TemplateURL."""
+    data = body.encode()
+    key = f"{stack}/template-{hashlib.sha256(data).hexdigest()[:20]}.yaml"
+    s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="text/yaml")
+    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://{bucket}.s3.{region}.{domain}/{key}"
+
+
 def stack_status(cfn: Any, stack: str) -> str | None:
     try:
         return cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
@@ -139,7 +152,7 @@ def wait_for(read_status: Any, done: tuple[str, ...], poll: float, timeout: floa
 
 
 def create_change_set(
-    cfn: Any, stack: str, template_body: str, parameters: Mapping[str, str], poll: float, timeout: float
+    cfn: Any, stack: str, template_url: str, parameters: Mapping[str, str], poll: float, timeout: float
 ) -> tuple[str, str] | None:
     """Create a change set and wait until it is ready; (name, CREATE|UPDATE), or None when nothing changes."""
     status = stack_status(cfn, stack)
@@ -151,7 +164,7 @@ def create_change_set(
         StackName=stack,
         ChangeSetName=name,
         ChangeSetType=change_type,
-        TemplateBody=template_body,
+        TemplateURL=template_url,
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())],
         Capabilities=["CAPABILITY_IAM"],
         Tags=[{"Key": "app", "Value": "trailalert"}],
@@ -261,8 +274,8 @@ def deploy(
         if problem is not None:
             raise Problems([f"TRAILALERT_LAMBDA_ZIP: {problem}"])
     body = TEMPLATE_PATH.read_text(encoding="utf-8")
-    if len(body.encode()) > TEMPLATE_BODY_LIMIT:
-        raise DeployError("template exceeds the inline size limit; upload it to S3 and use TemplateURL")
+    if len(body.encode()) > TEMPLATE_URL_LIMIT:
+        raise DeployError(f"the template is over CloudFormation's {TEMPLATE_URL_LIMIT:,} bytes, even from S3")
 
     client = Clients(settings, region)
     account = client("sts").get_caller_identity()["Account"]  # the first AWS call: credentials work
@@ -275,9 +288,10 @@ def deploy(
     ensure_bucket(s3, bucket, region)
     parameters["CodeS3Bucket"] = bucket
     parameters["CodeS3Key"] = upload(s3, bucket, stack, zip_path)
+    template_url = upload_template(s3, bucket, stack, body, region)
 
     cfn = client("cloudformation")
-    made = create_change_set(cfn, stack, body, parameters, poll, timeout)
+    made = create_change_set(cfn, stack, template_url, parameters, poll, timeout)
     if made is None:
         print(f"stack {stack} unchanged in {region}", file=out)
         return stack_outputs(cfn, stack)

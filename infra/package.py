@@ -164,6 +164,7 @@ def build(
         )
         entries.append((MANIFEST_NAME, manifest))
         entries.extend(collect(source_root / "processor", "processor/"))
+        entries.extend(collect(source_root / "backfill", "backfill/"))  # the backfill worker (--on-lambda)
         return write_zip(entries, output)
 
 

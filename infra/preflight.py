@@ -77,6 +77,11 @@ def preflight(
             f"only the processor (it has no layer); put the rule files in S3 (RULES_FILE=s3://bucket/prefix/)"
         )
         parameters["RulesFile"] = ""  # checked no further
+    if parameters.get("BackfillWorker") == "true" and not parameters.get("BackfillBucket"):
+        problems.append(
+            "TRAILALERT_BACKFILL_WORKER=true needs TRAILALERT_BACKFILL_BUCKET: the CloudTrail bucket the "
+            "backfill worker may read"
+        )
     environment = lambda_environment(template, parameters, stack=stack, region=region)
     for plain, (_, value) in secrets.items():  # check the real value, as the function will read it
         environment.pop(SECRET_REFERENCES[plain], None)

@@ -8,22 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from processor.decode.kinesis import decode_kinesis_event
-from processor.decode.shapes import DecodeFailure
+from processor.decode.kinesis import DecodeFailure, decode_kinesis_event
 from processor.deliver.dispatcher import Dispatcher
 from processor.deliver.dynamo import FINISH_SECONDS, MIN_CALL_SECONDS
 from processor.deliver.ledger import DeliveryLedger, MemoryLedger
-from processor.deliver.metrics import (
-    BatchCounts,
-    DeliveryStats,
-    Emit,
-    emf_line,
-    is_access_denied,
-    metric_values,
-)
-from processor.deliver.metrics import stdout_line as _stdout_line
 from processor.deliver.notices import ERROR_REPORT_INTERVAL_SECONDS, NoticeGate
-from processor.deliver.pacing import ChannelPacer
 from processor.deliver.retry import RetryPolicy
 from processor.deliver.senders import (
     SLACK_SDK_LOG,
@@ -33,14 +22,22 @@ from processor.deliver.senders import (
     WebhookSender,
 )
 from processor.deliver.storm import STORM_THRESHOLD
-from processor.deliver.timing import SYSTEM, Deadline, Timing, remaining_seconds
+from processor.deliver.timing import SYSTEM, ChannelPacer, Deadline, Timing, remaining_seconds
 from processor.errors import ConfigError
 from processor.fastpath import FastPath, decode_mode
-from processor.log import configure_logging
+from processor.log import (
+    BatchCounts,
+    DeliveryStats,
+    Emit,
+    configure_logging,
+    emf_line,
+    is_access_denied,
+    metric_values,
+)
+from processor.log import stdout_line as _stdout_line
 from processor.models import DeliveryOutcome, DestinationKind, RuleFailure, Status
-from processor.pipeline import Evaluation, evaluate
+from processor.pipeline import Evaluation, Router, evaluate
 from processor.render.slack import render_decode_failure, render_rule_failure
-from processor.routing import Router
 from processor.rules.ruleset import RuleSet, build_ruleset
 from processor.settings import Settings, load_settings
 
@@ -114,10 +111,13 @@ def build_dispatcher(
     suppressions: Any = None
     buttons: Any = None
     if settings.dynamodb_table_name:
-        from processor.deliver.dynamo import BoundedTable
-        from processor.deliver.ledger_dynamodb import DynamoDbLedger
-        from processor.deliver.suppressions import Suppressions, SuppressionStore
-        from processor.deliver.threads import DynamoDbThreadStore, SlackThreads
+        from processor.deliver.dynamo import (
+            BoundedTable,
+            DynamoDbLedger,
+            DynamoDbThreadStore,
+            SuppressionStore,
+        )
+        from processor.deliver.threads import SlackThreads, Suppressions
 
         table = BoundedTable(settings.dynamodb_table_name, deadline, dynamodb_resource_factory)
         ledger = DynamoDbLedger(table, wall=timing.wall)

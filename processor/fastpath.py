@@ -37,7 +37,7 @@ from typing import Annotated, Any, Final, Union
 
 import msgspec
 
-from processor.deliver.metrics import is_access_denied_code
+from processor.log import is_access_denied_code
 from processor.rules.lookup import MISSING, is_canonical_index
 from processor.rules.ruleset import RuleSet
 from processor.rules.selector import IGNORED, REMEMBERED_TYPES, RUN, UNMATCHED

@@ -8,7 +8,7 @@ Slack posts a form-encoded `payload=<JSON>` and waits 3 seconds for an answer. E
    suppress an arbitrary pattern; anything else gets an ephemeral refusal;
 3. Acknowledge: notes who and when on the alert (and in its thread). Snooze similar / Mute similar:
    opens a modal showing exactly which alerts would be held back; confirming it stores the
-   suppression (suppressions.py) and posts who did it, until when, in the alert's thread. Snooze,
+   suppression (deliver/dynamo.py) and posts who did it, until when, in the alert's thread. Snooze,
    mute and unmute are refused (ephemerally) to anyone not in TRIAGE_ALLOWED_USERS, when it is set.
 
 Every DynamoDB and Slack call is bounded so that the answer leaves within ANSWER_SECONDS.
@@ -25,9 +25,14 @@ from urllib.parse import parse_qs
 import orjson
 
 from processor.action_values import VIEW, ActionSigner, SimilarAlerts
-from processor.deliver.dynamo import BoundedTable
-from processor.deliver.suppressions import MUTE, SNOOZE, Suppression, SuppressionStore
-from processor.deliver.threads import DynamoDbThreadStore
+from processor.deliver.dynamo import (
+    MUTE,
+    SNOOZE,
+    BoundedTable,
+    DynamoDbThreadStore,
+    Suppression,
+    SuppressionStore,
+)
 from processor.deliver.timing import SYSTEM, Deadline, Timing, remaining_seconds
 from processor.log import configure_logging
 from processor.models import SlackMessage

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 import orjson
 
-from processor.decode.shapes import DecodeFailure, is_cloudtrail_record, json_kind
+from processor.decode import DecodeFailure, is_cloudtrail_record, json_kind
 from processor.errors import DecodeError
 from processor.models import Record
 

@@ -1,7 +1,12 @@
-"""Value objects that the stages exchange: frozen, typed, never dicts with agreed keys."""
+"""Value objects that the stages exchange: frozen, typed, never dicts with agreed keys.
+
+Data only: what an object derives from its fields is computed once, when it is made (`Alert.event_id`
+by the pipeline, `Destination.key` as it is built), so the hot path never calls into this module.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -41,14 +46,10 @@ class RuleRef:
 
 # Severities from least to most severe; SEVERITY_ROUTING's min_severity compares by this order.
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
-
-
-def severity_rank(severity: str) -> int:
-    """Position in SEVERITIES; an unknown severity ranks as "medium", the RuleRef default."""
-    try:
-        return SEVERITIES.index(severity)
-    except ValueError:
-        return SEVERITIES.index("medium")
+# Position in SEVERITIES. An unknown severity ranks as "medium", the RuleRef default:
+# `SEVERITY_RANK.get(severity, UNKNOWN_SEVERITY_RANK)`.
+SEVERITY_RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+UNKNOWN_SEVERITY_RANK = SEVERITY_RANK["medium"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,19 +71,23 @@ class DestinationKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where one alert goes. `target` is a channel id, a webhook URL or a topic ARN."""
+    """Where one alert goes. `target` is a channel id, a webhook URL or a topic ARN.
+
+    `key`: a stable, secret-free name (webhook URLs are secrets, so only their hash is shown),
+    computed once as the destination is made: destinations are made with the settings and the
+    rules, not per alert.
+    """
 
     kind: DestinationKind
     target: str
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        """A stable, secret-free name: webhook URLs are secrets, so only their hash is shown."""
+    def __post_init__(self) -> None:
         if self.kind is DestinationKind.SLACK_WEBHOOK:
-            import hashlib
-
-            return f"slack_webhook:{hashlib.sha256(self.target.encode()).hexdigest()[:12]}"
-        return f"{self.kind.value}:{self.target}"
+            key = f"slack_webhook:{hashlib.sha256(self.target.encode()).hexdigest()[:12]}"
+        else:
+            key = f"{self.kind.value}:{self.target}"
+        object.__setattr__(self, "key", key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +117,8 @@ class Alert:
     slack: SlackMessage | None
     sns: dict[str, Any] | None
     account_name: str = ""  # ACCOUNT_NAMES or AWS Organizations; "" when unknown
-
-    @property
-    def event_id(self) -> str:
-        return str(self.record.event.get("eventID") or f"{self.record.item_id}#{self.record.index}")
+    # The event's eventID, else `<item_id>#<index>`: what the delivery ledger and the logs name it by.
+    event_id: str = field(kw_only=True)
 
 
 class Status(StrEnum):

@@ -1,6 +1,6 @@
 """`trailalert mutes list | add | remove`: the snoozes and mutes in the table, from a terminal.
 
-The same items the Slack buttons make (processor/deliver/suppressions.py), with the same audit line,
+The same items the Slack buttons make (processor/deliver/dynamo.py), with the same audit line,
 printed here; removing one made from Slack also posts the line in its alert's thread when a Slack
 bot token is configured (SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_SECRET, as for the Lambda). The
 processor sees a change within a minute (its cache). AWS credentials with access to the table needed.
@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from processor.deliver.suppressions import MUTE, SNOOZE, Suppression, SuppressionStore
+from processor.deliver.dynamo import MUTE, SNOOZE, Suppression, SuppressionStore
 from processor.deliver.threads import similarity_key
 from processor.render import triage
 

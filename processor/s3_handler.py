@@ -20,7 +20,7 @@ from itertools import islice
 from typing import Any
 
 from processor.app import App
-from processor.decode.shapes import DecodeFailure
+from processor.decode import DecodeFailure
 from processor.deliver.timing import remaining_seconds
 from processor.errors import DecodeError, TrailalertError
 from processor.handler import get_app

@@ -40,6 +40,8 @@ locals {
   generate_triage_key       = local.triage && (var.triage_signing_key_secret == null || var.triage_signing_key_secret == "")
   triage_signing_key_secret = local.generate_triage_key ? aws_secretsmanager_secret.triage_key[0].arn : (var.triage_signing_key_secret != null ? var.triage_signing_key_secret : "")
   interactions_log_group    = "/aws/lambda/${var.function_name}-interactions"
+  backfill                  = var.backfill_worker
+  backfill_log_group        = "/aws/lambda/${var.function_name}-backfill"
   # The interactions function reads the signing secret, the bot token and the signing key.
   interactions_references = [for ref in [var.slack_signing_secret_secret, var.slack_bot_token_secret, var.triage_signing_key_secret] : ref if ref != null && ref != ""]
   interactions_secretsmanager_arns = concat(
@@ -145,6 +147,20 @@ data "aws_iam_policy_document" "key" {
       test     = "ArnEquals"
       variable = "kms:EncryptionContext:aws:logs:arn"
       values   = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${local.interactions_log_group}"]
+    }
+  }
+  statement {
+    sid       = "LogsEncryptsOnlyTheBackfillLogGroup"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${local.backfill_log_group}"]
     }
   }
   statement {
@@ -697,4 +713,229 @@ resource "aws_lambda_permission" "interactions_invoke" {
   function_name            = aws_lambda_function.interactions[0].function_name
   principal                = "*"
   invoked_via_function_url = true
+}
+
+# --- Backfill on Lambda (docs/backfill.md, docs/scale.md): on when backfill_worker is true ---
+# `trailalert backfill s3://... --on-lambda` lists the objects and sends them here, ten per message.
+# A message whose objects fail is received again after the visibility timeout (six times the
+# worker's), three times in all, then goes to the dead-letter queue; the worker records the object
+# as given up on its last receive, so `trailalert backfill status` names it.
+resource "aws_sqs_queue" "backfill_dead_letters" {
+  count                     = local.backfill ? 1 : 0
+  name                      = "${var.function_name}-backfill-dlq"
+  message_retention_seconds = 1209600
+  kms_master_key_id         = aws_kms_key.this.arn
+  tags                      = var.tags
+}
+
+resource "aws_sqs_queue" "backfill" {
+  count                      = local.backfill ? 1 : 0
+  name                       = "${var.function_name}-backfill"
+  message_retention_seconds  = 1209600
+  visibility_timeout_seconds = 3600
+  kms_master_key_id          = aws_kms_key.this.arn
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.backfill_dead_letters[0].arn
+    maxReceiveCount     = 3
+  })
+  tags = var.tags
+  lifecycle {
+    precondition {
+      condition     = var.backfill_bucket != ""
+      error_message = "backfill_worker needs backfill_bucket: the CloudTrail bucket the worker may read."
+    }
+  }
+}
+
+# One manifest per run and one item per object (backfill/runs.py); items expire after 30 days.
+resource "aws_dynamodb_table" "backfill_runs" {
+  #checkov:skip=CKV_AWS_28:Run results expire by TTL after 30 days and a run can be made again from the logs; there is nothing to restore.
+  count        = local.backfill ? 1 : 0
+  name         = "${var.function_name}-backfill-runs"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "run"
+  range_key    = "object"
+  attribute {
+    name = "run"
+    type = "S"
+  }
+  attribute {
+    name = "object"
+    type = "S"
+  }
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.this.arn
+  }
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "backfill" {
+  #checkov:skip=CKV_AWS_338:Retention is a variable (default 30 days), as for the processor's logs.
+  count             = local.backfill ? 1 : 0
+  name              = local.backfill_log_group
+  retention_in_days = var.lambda_logs_retention_in_days
+  kms_key_id        = aws_kms_key.this.arn
+  tags              = var.tags
+}
+
+# What the Kinesis function may do for delivery (secrets, topics, the ledger table), plus its own
+# logs, the queue, the runs table and the log files; not the stream, not the failure queue.
+data "aws_iam_policy_document" "backfill_worker" {
+  count = local.backfill ? 1 : 0
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.backfill[0].arn}:*"]
+  }
+  statement {
+    sid       = "ReadBackfillQueue"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+    resources = [aws_sqs_queue.backfill[0].arn]
+  }
+  statement {
+    sid       = "RecordRunResults"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.backfill_runs[0].arn]
+  }
+  statement {
+    sid       = "ReadLogFiles"
+    actions   = ["s3:GetObject"]
+    resources = ["arn:${local.partition}:s3:::${var.backfill_bucket}/*"]
+  }
+  dynamic "statement" {
+    for_each = var.backfill_bucket_key_arn != null ? [1] : []
+    content {
+      sid       = "DecryptLogFiles"
+      actions   = ["kms:Decrypt"]
+      resources = [var.backfill_bucket_key_arn]
+    }
+  }
+  statement {
+    sid       = "UseStackKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+  }
+  statement {
+    sid       = "ThreadsAndIdempotency"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"]
+    resources = [aws_dynamodb_table.this.arn]
+  }
+  statement {
+    sid       = "PublishAlerts"
+    actions   = ["sns:Publish"]
+    resources = local.publish_arns
+  }
+  dynamic "statement" {
+    for_each = local.rules_file_s3_path != "" ? [1] : []
+    content {
+      sid       = "ReadRulesFile"
+      actions   = ["s3:GetObject"]
+      resources = ["arn:${local.partition}:s3:::${local.rules_file_s3_path}*"]
+    }
+  }
+  dynamic "statement" {
+    for_each = local.rules_file_s3_path != "" ? [1] : []
+    content {
+      sid       = "ListRulesFolder"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${local.partition}:s3:::${split("/", local.rules_file_s3_path)[0]}"]
+    }
+  }
+  dynamic "statement" {
+    for_each = length(local.secretsmanager_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadSlackSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = concat(local.secretsmanager_arns, [for arn in local.secretsmanager_arns : "${arn}-??????"])
+    }
+  }
+  dynamic "statement" {
+    for_each = length(local.ssm_parameter_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadSlackParameters"
+      actions   = ["ssm:GetParameter"]
+      resources = local.ssm_parameter_arns
+    }
+  }
+  dynamic "statement" {
+    for_each = local.generate_triage_key ? [1] : []
+    content {
+      sid       = "ReadGeneratedTriageSigningKey"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [aws_secretsmanager_secret.triage_key[0].arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = var.account_names_from_organizations ? [1] : []
+    content {
+      sid       = "AccountNamesFromOrganizations"
+      actions   = ["organizations:DescribeAccount"]
+      resources = ["arn:${local.partition}:organizations::*:account/o-*/*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "backfill_worker" {
+  count              = local.backfill ? 1 : 0
+  name_prefix        = "trailalert-backfill-"
+  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "backfill_worker" {
+  count  = local.backfill ? 1 : 0
+  name   = "trailalert-backfill-worker"
+  role   = aws_iam_role.backfill_worker[0].id
+  policy = data.aws_iam_policy_document.backfill_worker[0].json
+}
+
+resource "aws_lambda_function" "backfill_worker" {
+  #checkov:skip=CKV_AWS_116:Its invocations come from the SQS event source mapping (synchronous); a message failed past maxReceiveCount goes to the queue's own dead-letter queue.
+  #checkov:skip=CKV_AWS_117:The function only calls S3, DynamoDB, Slack's public API and AWS APIs; a VPC would add a NAT gateway and no protection.
+  #checkov:skip=CKV_AWS_272:Code signing needs a Signer profile users of an open-source module do not have; the zip is built reproducibly by make package.
+  #checkov:skip=CKV_AWS_50:X-Ray tracing is not needed to follow a message; the worker records each object's result in the runs table.
+  count                          = local.backfill ? 1 : 0
+  function_name                  = "${var.function_name}-backfill"
+  description                    = "trailalert - backfill worker, CloudTrail log files from the backfill queue through the rules"
+  filename                       = var.lambda_package_path
+  source_code_hash               = filebase64sha256(var.lambda_package_path)
+  handler                        = "backfill.worker.handler"
+  runtime                        = var.lambda_runtime
+  architectures                  = [var.lambda_architecture]
+  memory_size                    = var.backfill_worker_memory_size
+  timeout                        = 600
+  reserved_concurrent_executions = var.backfill_worker_concurrency
+  role                           = aws_iam_role.backfill_worker[0].arn
+  kms_key_arn                    = aws_kms_key.this.arn
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.backfill[0].name
+  }
+  environment {
+    variables = merge(local.environment, {
+      BACKFILL_TABLE_NAME        = aws_dynamodb_table.backfill_runs[0].name
+      BACKFILL_MAX_RECEIVE_COUNT = "3"
+    })
+  }
+  tags       = var.tags
+  depends_on = [aws_iam_role_policy.backfill_worker]
+}
+
+# maximum_concurrency keeps the pollers within the reserved concurrency: a throttled batch would go
+# back to the queue and count as a receive, dead-lettering healthy objects.
+resource "aws_lambda_event_source_mapping" "backfill" {
+  count                              = local.backfill ? 1 : 0
+  event_source_arn                   = aws_sqs_queue.backfill[0].arn
+  function_name                      = aws_lambda_function.backfill_worker[0].arn
+  batch_size                         = 10
+  maximum_batching_window_in_seconds = 1
+  function_response_types            = ["ReportBatchItemFailures"]
+  scaling_config {
+    maximum_concurrency = var.backfill_worker_concurrency
+  }
 }

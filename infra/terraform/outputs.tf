@@ -52,3 +52,18 @@ output "interactions_url" {
   description = "The Request URL of the Slack app's Interactivity (docs/slack.md); null when triage is off."
   value       = local.triage ? aws_lambda_function_url.interactions[0].function_url : null
 }
+
+output "backfill_queue_url" {
+  description = "TRAILALERT_BACKFILL_QUEUE_URL of `trailalert backfill --on-lambda` (null unless backfill_worker)."
+  value       = local.backfill ? aws_sqs_queue.backfill[0].url : null
+}
+
+output "backfill_dead_letter_queue_url" {
+  description = "Where a backfill message goes after three failed receives."
+  value       = local.backfill ? aws_sqs_queue.backfill_dead_letters[0].url : null
+}
+
+output "backfill_table_name" {
+  description = "TRAILALERT_BACKFILL_TABLE of `trailalert backfill --on-lambda` and `backfill status`."
+  value       = local.backfill ? aws_dynamodb_table.backfill_runs[0].name : null
+}

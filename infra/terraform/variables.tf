@@ -313,3 +313,42 @@ variable "account_names_from_organizations" {
   type        = bool
   default     = false
 }
+
+# --- Backfill on Lambda (docs/backfill.md, docs/scale.md) ---
+variable "backfill_worker" {
+  description = "Create the backfill queue, its dead-letter queue, the runs table and the worker function for `trailalert backfill s3://... --on-lambda`."
+  type        = bool
+  default     = false
+}
+
+variable "backfill_bucket" {
+  description = "The CloudTrail bucket the backfill worker may read (s3:GetObject on its objects); needed with backfill_worker."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.backfill_bucket == "" || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.backfill_bucket))
+    error_message = "backfill_bucket must be an S3 bucket name."
+  }
+}
+
+variable "backfill_bucket_key_arn" {
+  description = "The KMS key of the trail's log files when they are SSE-KMS encrypted (the worker gets kms:Decrypt on it); null: none."
+  type        = string
+  default     = null
+}
+
+variable "backfill_worker_concurrency" {
+  description = "Backfill workers at most (reserved concurrency and the queue mapping's maximum); docs/scale.md sizes it."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.backfill_worker_concurrency >= 2 && var.backfill_worker_concurrency <= 1000
+    error_message = "backfill_worker_concurrency must be from 2 to 1000."
+  }
+}
+
+variable "backfill_worker_memory_size" {
+  description = "Memory of a backfill worker in MB; 1769 is one full vCPU, which is what the work needs."
+  type        = number
+  default     = 1769
+}

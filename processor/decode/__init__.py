@@ -1,8 +1,15 @@
 """Decoding of every shape a Kinesis record can carry into CloudTrail records."""
 
-from processor.decode.kinesis import KinesisBatch, decode_kinesis_event, decode_payload
+from processor.decode.kinesis import (
+    DecodedPayload,
+    DecodeFailure,
+    KinesisBatch,
+    decode_kinesis_event,
+    decode_payload,
+    is_cloudtrail_record,
+    json_kind,
+)
 from processor.decode.kpl import aggregate, deaggregate, is_aggregated
-from processor.decode.shapes import DecodedPayload, DecodeFailure, is_cloudtrail_record
 
 __all__ = [
     "DecodeFailure",
@@ -14,4 +21,5 @@ __all__ = [
     "decode_payload",
     "is_aggregated",
     "is_cloudtrail_record",
+    "json_kind",
 ]

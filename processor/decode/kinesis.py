@@ -1,21 +1,27 @@
-"""The Lambda Kinesis event to CloudTrail records, one failure per unreadable item or sub-item.
+"""What a Kinesis record carries, decoded into CloudTrail records: one failure per unreadable item or
+sub-item, with reasons precise enough to diagnose a producer from a log line.
 
-A Kinesis record's payload is a KPL aggregate, a gzip CloudWatch Logs message, or JSON (an
-EventBridge envelope or a bare record), told apart by its first bytes.
+A Kinesis record's payload is a KPL aggregate (unpacked by kpl.py), a gzip CloudWatch Logs
+subscription message, or JSON (an EventBridge envelope, a bare record or a log-file object), told
+apart by its first bytes. Parsing is orjson's; a payload's records and failures are collected in a
+PayloadBuilder and frozen into a DecodedPayload. The JSON shapes (`is_cloudtrail_record`,
+`json_kind`, DecodeFailure) are also what the log-file reader uses, through processor.decode.
 """
 
 from __future__ import annotations
 
 import base64
 import itertools
+import reprlib
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
-from processor.decode.cwlogs import GZIP_MAGIC, InflateBudget, collect_cwlogs
+import orjson
+
 from processor.decode.kpl import MAGIC as KPL_MAGIC
 from processor.decode.kpl import deaggregate
-from processor.decode.shapes import DecodedPayload, DecodeFailure, PayloadBuilder, collect_json, load_json
 from processor.errors import DecodeError
 from processor.models import Record
 
@@ -26,6 +32,309 @@ except ImportError:  # pragma: no cover - pybase64 is a dependency; the standard
 
 if TYPE_CHECKING:
     from processor.fastpath import FastPath
+
+
+# --- What decoding produces, and the JSON shapes ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedPayload:
+    """The CloudTrail records found in one payload (one Kinesis record's data).
+
+    `sources[i]` names the shape `events[i]` came in ("eventbridge", "cloudtrail",
+    "cloudtrail-file", "cwlogs", "kpl+eventbridge", ...), so callers can tell pipelines apart.
+    `errors` are failures of sub-items (one log event, one KPL user record) inside a payload
+    that was otherwise readable; a wholly unreadable payload raises DecodeError instead.
+    `skipped` counts CloudWatch Logs control messages, which carry no records by design.
+    """
+
+    events: tuple[dict[str, Any], ...]
+    sources: tuple[str, ...]
+    skipped: int = 0
+    errors: tuple[str, ...] = ()
+
+
+class PayloadBuilder:
+    """Mutable accumulator shared by the shape decoders, frozen once by `build()`."""
+
+    __slots__ = ("events", "sources", "errors", "skipped")
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.sources: list[str] = []
+        self.errors: list[str] = []
+        self.skipped = 0
+
+    def add(self, event: dict[str, Any], source: str) -> None:
+        self.events.append(event)
+        self.sources.append(source)
+
+    def fail(self, reason: str) -> None:
+        self.errors.append(reason)
+
+    def build(self) -> DecodedPayload:
+        return DecodedPayload(tuple(self.events), tuple(self.sources), self.skipped, tuple(self.errors))
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeFailure:
+    """An input item (or a part of it) that yielded no record, and why.
+
+    `item_id` is the item's retry key (a Kinesis sequence number); one item may have several
+    failures when several of its sub-items (log events, KPL user records) are bad.
+    """
+
+    item_id: str
+    reason: str
+
+
+def load_json(data: bytes | str) -> Any:
+    """Parse `data` with orjson; on failure raise DecodeError saying what and where.
+
+    orjson reports invalid UTF-8 as "str is not valid UTF-8: surrogates not allowed" and
+    gives positions in characters, so the failure path works out the real cause and the
+    byte offset. The success path is a bare `orjson.loads`.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(_describe(data, exc)) from None
+
+
+def _describe(data: bytes | str, exc: orjson.JSONDecodeError) -> str:
+    if isinstance(data, str):
+        return f"not JSON: {exc.msg} at character {exc.pos}"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"not UTF-8: {bad.reason} (byte 0x{data[bad.start]:02x} at byte {bad.start})"
+    if not text.strip():
+        return f"not JSON: empty document ({len(data)} bytes of whitespace)"
+    return f"not JSON: {exc.msg} at byte {len(text[: exc.pos].encode())}"
+
+
+def json_kind(value: Any) -> str:
+    """The JSON name of a parsed value's type, for messages such as "JSON array, expected ..."."""
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return "number"
+
+
+EVENTBRIDGE = "eventbridge"
+CLOUDTRAIL = "cloudtrail"
+CLOUDTRAIL_FILE = "cloudtrail-file"
+
+_VIA_CLOUDTRAIL = " via CloudTrail"
+_INSIGHT = "AwsCloudTrailInsight"
+
+
+def is_cloudtrail_record(obj: Any) -> TypeGuard[dict[str, Any]]:
+    """True for a CloudTrail record: it names the API (eventName) and the service (eventSource).
+
+    Insights records are the exception: they keep both inside `insightDetails`, so they are
+    recognised by eventType. Nothing else is required because EventBridge drops some fields.
+    """
+    return isinstance(obj, dict) and (
+        ("eventName" in obj and "eventSource" in obj)
+        or (obj.get("eventType") == _INSIGHT and isinstance(obj.get("insightDetails"), dict))
+    )
+
+
+def single_record(obj: Any) -> tuple[str, dict[str, Any]]:
+    """Return (shape, record) for one EventBridge envelope or one bare CloudTrail record.
+
+    This is what a CloudWatch Logs message may hold. Envelopes are tested first: they are the
+    common case on the hot path.
+    """
+    if isinstance(obj, dict):
+        detail_type = obj.get("detail-type")
+        if detail_type is not None:
+            return EVENTBRIDGE, _detail(obj, detail_type)
+        if is_cloudtrail_record(obj):
+            return CLOUDTRAIL, obj
+    raise DecodeError(_unrecognised(obj, with_log_file=False))
+
+
+def collect_json(obj: Any, out: PayloadBuilder, prefix: str = "", where: str = "") -> None:
+    """Add the records of a parsed payload of any JSON shape to `out`, sources prefixed by `prefix`.
+
+    An unrecognisable payload raises DecodeError. A `{"Records": [...]}` log file keeps its good
+    elements; each bad one is reported through `out.fail`, its reason prefixed with `where`.
+    """
+    if isinstance(obj, dict):
+        detail_type = obj.get("detail-type")
+        if detail_type is not None:
+            out.add(_detail(obj, detail_type), prefix + EVENTBRIDGE)
+            return
+        if is_cloudtrail_record(obj):
+            out.add(obj, prefix + CLOUDTRAIL)
+            return
+        if "Records" in obj:
+            _collect_log_file(obj["Records"], out, prefix + CLOUDTRAIL_FILE, where)
+            return
+    raise DecodeError(_unrecognised(obj, with_log_file=True))
+
+
+def _collect_log_file(records: Any, out: PayloadBuilder, source: str, where: str) -> None:
+    if not isinstance(records, list):
+        raise DecodeError(
+            f"CloudTrail log file object has 'Records' of type {json_kind(records)}, not an array"
+        )
+    for i, record in enumerate(records):
+        if is_cloudtrail_record(record):
+            out.add(record, source)
+        elif isinstance(record, dict):
+            out.fail(f"{where}Records[{i}] is not a CloudTrail record: it has {_missing(record)}")
+        else:
+            out.fail(f"{where}Records[{i}] is a JSON {json_kind(record)}, not a CloudTrail record")
+
+
+def _detail(envelope: dict[str, Any], detail_type: Any) -> dict[str, Any]:
+    if not isinstance(detail_type, str):
+        raise DecodeError(
+            f"EventBridge event has a detail-type of type {json_kind(detail_type)}, not a string"
+        )
+    if not detail_type.endswith(_VIA_CLOUDTRAIL):
+        raise DecodeError(
+            f"EventBridge event with detail-type {detail_type!r} does not carry a CloudTrail record"
+        )
+    detail = envelope.get("detail")
+    if is_cloudtrail_record(detail):
+        return detail
+    if not isinstance(detail, dict):
+        what = "no 'detail'" if detail is None else f"a 'detail' of type {json_kind(detail)}"
+        raise DecodeError(f"EventBridge event with detail-type {detail_type!r} has {what}")
+    raise DecodeError(
+        f"EventBridge event with detail-type {detail_type!r} has a detail that is not a CloudTrail "
+        f"record: it has {_missing(detail)}"
+    )
+
+
+def _missing(obj: dict[str, Any]) -> str:
+    absent = [key for key in ("eventName", "eventSource") if key not in obj]
+    return " and ".join(f"no {key!r}" for key in absent)
+
+
+def _unrecognised(obj: Any, *, with_log_file: bool) -> str:
+    expected = (
+        "an EventBridge event, a CloudTrail record or a CloudTrail log file"
+        if with_log_file
+        else "an EventBridge event or a CloudTrail record"
+    )
+    if not isinstance(obj, dict):
+        return f"JSON {json_kind(obj)} is not {expected} (expected an object)"
+    if "eventName" in obj or "eventSource" in obj or "eventVersion" in obj:
+        return f"JSON object looks like a CloudTrail record but has {_missing(obj)}"
+    lacks = "no 'detail-type', no 'eventName'/'eventSource'" + (" and no 'Records'" if with_log_file else "")
+    return f"JSON object is not {expected}: it has {lacks} (keys: {reprlib.repr(list(obj))})"
+
+
+# --- CloudWatch Logs subscription payloads: gzip-compressed JSON wrapping CloudTrail records -----
+
+CWLOGS = "cwlogs"
+GZIP_MAGIC = b"\x1f\x8b"
+
+# A subscription payload is at most 1 MiB compressed and its messages come from PutLogEvents
+# batches of at most 1 MiB, so real payloads expand to a few MiB. The cap stops a hostile or
+# broken producer from exhausting the Lambda's memory with a gzip bomb. It holds for a whole
+# Kinesis record: every gzip member inside it (a KPL aggregate may hold many) counts.
+MAX_DECOMPRESSED = 16 * 1024 * 1024
+
+
+def is_gzip(data: bytes) -> bool:
+    return data[:2] == GZIP_MAGIC
+
+
+class InflateBudget:
+    """What the gzip members of one Kinesis record may still inflate to, in all."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = MAX_DECOMPRESSED if limit is None else limit
+        self.left = self.limit
+
+
+def gunzip(data: bytes, budget: InflateBudget | None = None) -> bytes:
+    """Decompress one gzip member, refusing corrupt, truncated or oversized data; with `budget`,
+    what it inflates to is taken from what the record's members may inflate to in all."""
+    budget = budget or InflateBudget()
+    shared = budget.left < budget.limit  # earlier members of the record inflated already
+    if budget.left <= 0:  # (a max_length of 0 would mean no limit at all)
+        raise DecodeError(
+            f"gzip data expands beyond {budget.limit} bytes (all the gzip members of this Kinesis record together)"
+        )
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, budget.left)
+    except zlib.error as exc:
+        raise DecodeError(f"gzip data is corrupt: {exc}") from None
+    budget.left -= len(out)
+    if inflater.unconsumed_tail or (budget.left == 0 and not inflater.eof):
+        together = " (all the gzip members of this Kinesis record together)" if shared else ""
+        raise DecodeError(f"gzip data expands beyond {budget.limit} bytes{together}")
+    if not inflater.eof:
+        raise DecodeError(f"gzip data is truncated: the stream ends after {len(data)} bytes")
+    if inflater.unused_data:  # a second gzip member: CloudWatch Logs never writes one
+        raise DecodeError(f"gzip data has {len(inflater.unused_data)} unexpected bytes after the stream")
+    return out
+
+
+def collect_cwlogs(
+    data: bytes, out: PayloadBuilder, prefix: str = "", where: str = "", budget: InflateBudget | None = None
+) -> None:
+    """Add the records of a gzip CloudWatch Logs subscription payload to `out`.
+
+    CONTROL_MESSAGE payloads are counted in `out.skipped` and carry nothing: CloudWatch Logs
+    sends one when the subscription is created, to check that the destination is reachable.
+    A log event whose message is not a CloudTrail record fails alone (through `out.fail`).
+    Messages may be bare CloudTrail records (a trail's log group) or EventBridge envelopes
+    (a log group that an EventBridge rule writes to).
+    """
+    message = load_json(gunzip(data, budget))
+    if not isinstance(message, dict) or "messageType" not in message:
+        what = "no 'messageType'" if isinstance(message, dict) else f"a JSON {json_kind(message)}"
+        raise DecodeError(f"gzip payload is not a CloudWatch Logs subscription message: it is {what}")
+    message_type = message["messageType"]
+    if message_type == "CONTROL_MESSAGE":
+        out.skipped += 1
+        return
+    if message_type != "DATA_MESSAGE":
+        raise DecodeError(f"CloudWatch Logs subscription message has unknown messageType {message_type!r}")
+    log_events = message.get("logEvents")
+    if not isinstance(log_events, list):
+        raise DecodeError("CloudWatch Logs DATA_MESSAGE has no 'logEvents' array")
+    plain, enveloped = prefix + CWLOGS, prefix + CWLOGS + "+" + EVENTBRIDGE
+    for i, log_event in enumerate(log_events):
+        try:
+            shape, record = single_record(load_json(_message_of(log_event)))
+        except DecodeError as exc:
+            out.fail(f"{where}{_name(i, log_event)}: {exc}")
+        else:
+            out.add(record, enveloped if shape == EVENTBRIDGE else plain)
+
+
+def _message_of(log_event: Any) -> str:
+    if not isinstance(log_event, dict):
+        raise DecodeError(f"is a JSON {json_kind(log_event)}, not an object")
+    text = log_event.get("message")
+    if not isinstance(text, str):
+        raise DecodeError("has no 'message' string")
+    return text
+
+
+def _name(i: int, log_event: Any) -> str:
+    event_id = log_event.get("id") if isinstance(log_event, dict) else None
+    return f"logEvent {i}" if event_id is None else f"logEvent {i} (id {event_id})"
+
+
+# --- The Lambda Kinesis event --------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ The order of work for one batch:
 4. Each accepted send is recorded in the ledger right away; thread parents get one "N more in
    thread" edit at the end of the batch.
 
-Before step 2, a Slack delivery of an alert that a live snooze or mute holds back (suppressions.py)
+Before step 2, a Slack delivery of an alert that a live snooze or mute holds back (threads.py)
 is SUPPRESSED instead: counted, recorded in the ledger (a retried batch does not count it twice),
 and summed up in the thread the suppression was made from at the end of the batch.
 """
@@ -33,18 +33,18 @@ from processor.deliver.errors import (
     Rejected,
 )
 from processor.deliver.ledger import DeliveryLedger
-from processor.deliver.metrics import DeliveryStats
-from processor.deliver.pacing import ChannelPacer
 from processor.deliver.retry import NO_RETRY, RetryPolicy
 from processor.deliver.storm import chunks, storm_digest, storm_summary, text_only
 from processor.deliver.threads import SlackThreads, similar_to, similarity_key
-from processor.deliver.timing import SYSTEM, Budget, Deadline, Timing
+from processor.deliver.timing import SYSTEM, Budget, ChannelPacer, Deadline, Timing
+from processor.log import DeliveryStats
 from processor.models import Alert, DeliveryOutcome, Destination, DestinationKind, SlackMessage, Status
 
 if TYPE_CHECKING:  # senders import slack_sdk (~90 ms): a dry-run backfill never needs it
     from processor.action_values import ActionSigner
+    from processor.deliver.dynamo import Suppression
     from processor.deliver.senders import Sender
-    from processor.deliver.suppressions import Suppression, Suppressions
+    from processor.deliver.threads import Suppressions
 
 log = logging.getLogger("trailalert.deliver")
 
@@ -514,10 +514,12 @@ class Dispatcher:
             return
         sender: Any = self._senders.get(DestinationKind.SLACK_APP)
         for update in self._threads.take_updates():
-            destination = Destination(DestinationKind.SLACK_APP, update.channel)
             try:
                 self._attempt(
-                    destination, budget, stats, lambda u=update: sender.update(u.channel, u.ts, u.message)
+                    update.destination,
+                    budget,
+                    stats,
+                    lambda u=update: sender.update(u.destination.target, u.ts, u.message),
                 )
             except DeliveryError as exc:  # cosmetic; the next reply's update corrects the count
                 stats.parent_updates_failed += 1

@@ -16,8 +16,7 @@ from typing import Any
 
 from processor.models import Alert, SlackMessage
 from processor.render.fields import resolve_actor
-from processor.render.mrkdwn import code, fit, plain
-from processor.render.slack import SECTION_LIMIT
+from processor.render.slack import SECTION_LIMIT, code, fit, plain
 
 STORM_THRESHOLD = 10  # alerts per Slack destination per batch; ~10 s of posting at 1 message/s
 DIGEST_SIZE = 25  # one-line entries per digest message; 25 sections stay under Slack's 50 blocks

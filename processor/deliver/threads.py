@@ -1,15 +1,29 @@
-"""Slack app threads: similar alerts within DYNAMODB_TIME_TO_LIVE seconds join the first one's thread.
+"""Similar alerts: their Slack thread, and the snoozes and mutes that hold them back.
 
 Similarity (`similar_to`): a rule file's `group_by` keys with the rule id when the rule has them;
 otherwise the rule, the actor, the account, the eventSource and eventName, and the outcome
 (errorCode, or "ok"), so that a call that finally *succeeded* is never buried in a thread of its
-denied attempts. A thread also has its channel in its key: a thread lives in one channel. The same
-similarity, without the channel, is what a snooze or mute from Slack holds back (suppressions.py).
+denied attempts.
 
-First writer wins: a container claims the key with a conditional put (absent OR expired) before
-posting the parent, then stores the parent's `ts`. A loser waits briefly for that `ts` and
-replies in the thread; if the winner never finishes (crash, Slack down), the loser posts the
-alert on its own: an unthreaded alert is better than a lost one.
+Threads (Slack app): similar alerts within DYNAMODB_TIME_TO_LIVE seconds join the first one's
+thread. A thread also has its channel in its key: a thread lives in one channel. First writer
+wins: a container claims the key with a conditional put (absent OR expired) before posting the
+parent, then stores the parent's `ts`. A loser waits briefly for that `ts` and replies in the
+thread; if the winner never finishes (crash, Slack down), the loser posts the alert on its own: an
+unthreaded alert is better than a lost one.
+
+Snoozes and mutes (Suppressions): while one is live, alerts similar to it (the same similarity,
+without the channel) are not posted to Slack. Made from an alert's buttons
+(processor/interactions.py) or with `trailalert mutes add`, kept in the one table as
+`mute#<similarity key>` items (dynamo.SuppressionStore): a snooze has a TTL (`expires_at`), a mute
+has none and lasts until it is removed. Nothing is dropped silently: the Dispatcher gives a
+held-back alert the status SUPPRESSED (metric `Suppressed`, and per rule), adds it to the item's
+count, and keeps one reply in the alert's thread up to date: "12 more similar alerts suppressed
+since ...". SNS and other non-Slack destinations still get every alert. The processor reads
+suppressions through a cache of at most CACHE_SECONDS, so a snooze or an unmute takes effect within
+that time; expiry is checked on every alert against the item's own time.
+
+The table's items are read and written by the stores in dynamo.py; this module decides.
 """
 
 from __future__ import annotations
@@ -17,13 +31,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
-import orjson
-
-from processor.deliver.dynamo import ABSENT_OR_EXPIRED, PK, TTL_ATTRIBUTE, is_conditional_failure, is_live
+from processor.deliver.dynamo import DynamoDbThreadStore, Suppression, SuppressionStore, ThreadItem
 from processor.deliver.errors import DeliveryError
 from processor.deliver.timing import Budget, Timing
 from processor.models import Alert, Destination, SlackMessage
@@ -33,7 +44,8 @@ log = logging.getLogger("trailalert.deliver")
 
 PARENT_WAIT_SECONDS = 5.0
 PARENT_POLL_SECONDS = 0.1
-_MAX_STORED_PARENT = 100_000  # bytes of JSON; DynamoDB items stop at 400 KB
+CACHE_SECONDS = 60.0  # the longest a new snooze, or an unmute, waits to take effect
+_CACHE_ENTRIES = 10_000
 
 Post = Callable[[SlackMessage, str | None], str]
 
@@ -84,105 +96,10 @@ def _digest(parts: list[object]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class ThreadItem:
-    ts: str | None
-    owner: str
-    parent: SlackMessage | None
-    replies: int
-    note: str | None = None  # e.g. "Acknowledged by ...", kept when the parent is edited again
-
-
-class DynamoDbThreadStore:
-    """Translates thread state to and from `thread#<key>` items; decides nothing."""
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    def get(self, key: str, now: float) -> ThreadItem | None:
-        item = self._table.get_item(Key={PK: _pk(key)}, ConsistentRead=True).get("Item")
-        if not is_live(item, now):
-            return None
-        assert item is not None
-        parent = None
-        if item.get("parent"):
-            data = orjson.loads(item["parent"])
-            parent = SlackMessage(text=data.get("text", ""), blocks=tuple(data.get("blocks") or ()))
-        note = item.get("note")
-        replies = int(item.get("replies", 0))
-        return ThreadItem(item.get("ts"), str(item.get("owner", "")), parent, replies, note or None)
-
-    def claim(self, key: str, owner: str, now: float, ttl: int) -> bool:
-        try:
-            self._table.put_item(
-                Item={PK: _pk(key), "owner": owner, TTL_ATTRIBUTE: int(now + ttl), "replies": 0},
-                ConditionExpression=ABSENT_OR_EXPIRED,
-                ExpressionAttributeValues={":now": int(now)},
-            )
-        except Exception as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
-
-    def set_parent(self, key: str, owner: str, ts: str, parent: SlackMessage) -> None:
-        stored = orjson.dumps(parent.payload())
-        values: dict[str, Any] = {":ts": ts, ":owner": owner}
-        expression = "SET ts = :ts"
-        if len(stored) <= _MAX_STORED_PARENT:
-            expression += ", parent = :parent"
-            values[":parent"] = stored.decode()
-        self._table.update_item(
-            Key={PK: _pk(key)},
-            UpdateExpression=expression,
-            ConditionExpression="#owner = :owner",
-            ExpressionAttributeNames={"#owner": "owner"},
-            ExpressionAttributeValues=values,
-        )
-
-    def release(self, key: str, owner: str) -> None:
-        """Give the claim up (the parent could not be posted), so the next attempt can claim it."""
-        try:
-            self._table.delete_item(
-                Key={PK: _pk(key)},
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":owner": owner},
-            )
-        except Exception as exc:
-            if not is_conditional_failure(exc):
-                raise
-
-    def set_note(self, key: str, ts: str, note: str) -> bool:
-        """Keep `note` on the thread whose parent is message `ts`; False when there is no such thread."""
-        try:
-            self._table.update_item(
-                Key={PK: _pk(key)},
-                UpdateExpression="SET note = :note",
-                ConditionExpression="ts = :ts",
-                ExpressionAttributeValues={":note": note, ":ts": ts},
-            )
-        except Exception as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
-
-    def add_reply(self, key: str) -> int:
-        response = self._table.update_item(
-            Key={PK: _pk(key)},
-            UpdateExpression="ADD replies :one",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":one": 1},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(response["Attributes"]["replies"])
-
-
-@dataclass(frozen=True, slots=True)
 class ParentUpdate:
     """A parent whose "N more in thread" line is out of date; sent once per batch, not per reply."""
 
-    channel: str
+    destination: Destination  # the Slack app channel the thread is in
     ts: str
     message: SlackMessage
 
@@ -277,7 +194,7 @@ class SlackThreads:
             return f"in thread {item.ts}: {ts}"
         if item.parent is not None:
             self._updates[key] = ParentUpdate(
-                destination.target, item.ts, with_reply_count(item.parent, count, item.note)
+                destination, item.ts, with_reply_count(item.parent, count, item.note)
             )
         return f"in thread {item.ts}: {ts}"
 
@@ -306,5 +223,75 @@ def with_reply_count(parent: SlackMessage, count: int, note: str | None = None) 
     return SlackMessage(text=f"{parent.text} ({count} more in thread)", blocks=blocks)
 
 
-def _pk(key: str) -> str:
-    return f"thread#{key}"
+PostReply = Callable[[str, SlackMessage, str], str]  # (channel, message, thread_ts) -> ts
+Update = Callable[[str, str, SlackMessage], None]  # (channel, ts, message)
+
+
+class Suppressions:
+    """The processor's view of the suppressions: a cache of at most CACHE_SECONDS, and the counts."""
+
+    def __init__(
+        self, store: SuppressionStore, *, timing: Timing, cache_seconds: float = CACHE_SECONDS
+    ) -> None:
+        self._store = store
+        self._timing = timing
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Suppression | None]] = {}
+
+    def live(self, keys: Iterable[str]) -> dict[str, Suppression]:
+        """The live suppressions among `keys`. Raises when the table cannot be read: the caller
+        then sends (an unread snooze costs a repeat alert, never a lost one)."""
+        wanted = set(keys)
+        now = self._timing.clock()
+        self._forget_older_than(now - self._cache_seconds)
+        stale = sorted(k for k in wanted if k not in self._cache)
+        if stale:
+            fetched = self._store.get_many(stale)
+            for key in stale:
+                self._cache[key] = (now, fetched.get(key))
+        wall = self._timing.wall()
+        return {
+            key: found for key in wanted if (found := self._cache[key][1]) is not None and found.live(wall)
+        }
+
+    def sum_up(self, held_back: dict[str, int], post_reply: PostReply, update: Update) -> None:
+        """Count the alerts held back this batch, and show each total in its suppression's thread.
+
+        Failures are logged, never raised: the alerts are counted in the batch's metrics already."""
+        from processor.render.triage import suppressed_summary
+
+        for key, alerts in held_back.items():
+            try:
+                current = self._store.count(key, alerts, self._timing.wall())
+                if current is None:
+                    self._cache.pop(key, None)  # removed or expired meanwhile: read it afresh
+                    continue
+                if not (current.channel and current.thread_ts):
+                    continue  # made with the CLI: there is no thread to sum up in
+                message = suppressed_summary(current)
+                if current.summary_ts:
+                    update(current.channel, current.summary_ts, message)
+                else:
+                    self._post_summary(current, message, post_reply)
+            except Exception as exc:
+                log.warning(
+                    "could not sum up suppressed alerts in their thread",
+                    extra={"suppression": key, "reason": f"{type(exc).__name__}: {exc}"},
+                )
+
+    def _post_summary(self, current: Suppression, message: SlackMessage, post_reply: PostReply) -> None:
+        owner = uuid.uuid4().hex
+        if not self._store.claim_summary(current.key, owner):
+            return  # another container posts it; the next batch updates it with the total
+        try:
+            ts = post_reply(current.channel, message, current.thread_ts)
+        except Exception:
+            self._store.release_summary(current.key, owner)
+            raise
+        self._store.set_summary(current.key, owner, ts)
+
+    def _forget_older_than(self, moment: float) -> None:
+        if len(self._cache) > _CACHE_ENTRIES:
+            self._cache.clear()
+        elif any(at <= moment for at, _ in self._cache.values()):
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > moment}

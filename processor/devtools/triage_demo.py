@@ -15,6 +15,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -30,7 +31,17 @@ CHANNEL = "C0SECURITY"
 RESPONDER = "U0RESPONDER"
 SIGNING_SECRET = "demo-signing-secret-0123456789abcdef"  # noqa: S105 - a local demo value
 TRIAGE_KEY = "demo-triage-signing-key-0123456789abcdefghijklmnop"
+ACCOUNT_NAMES = {"111122223333": "production"}
 STREAM_ARN = "arn:aws:kinesis:us-east-1:111122223333:stream/trailalert-demo"
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """Whether the snooze took effect, and the channel's messages as Slack holds them (for the preview)."""
+
+    ok: bool
+    channel: str = CHANNEL
+    messages: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _ShiftedClock:
@@ -44,10 +55,10 @@ class _ShiftedClock:
         return Timing(clock=lambda: time.monotonic() + self.offset, sleep=time.sleep, wall=time.time)
 
 
-def run(event: dict[str, Any], other: dict[str, Any], say: Callable[[str], None] = print) -> bool:
+def run(event: dict[str, Any], other: dict[str, Any], say: Callable[[str], None] = print) -> TriageResult:
     """Post `event`'s alert, snooze it from Slack, then send two events like it and `other`.
 
-    True when the two similar ones were held back and counted, and `other` was posted."""
+    ok when the two similar ones were held back and counted, and `other` was posted."""
     from processor import handler, interactions
 
     create_table(TABLE)
@@ -62,7 +73,7 @@ def run(event: dict[str, Any], other: dict[str, Any], say: Callable[[str], None]
                 "DYNAMODB_TABLE_NAME": TABLE,
                 "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                 "TRIAGE_SIGNING_KEY": TRIAGE_KEY,
-                "ACCOUNT_NAMES": '{"111122223333": "production"}',
+                "ACCOUNT_NAMES": orjson.dumps(ACCOUNT_NAMES).decode(),
             }
         )
         handler.reset(timing=clock.timing, emit_metrics=lambda line: metrics.append(orjson.loads(line)))
@@ -80,17 +91,22 @@ def run(event: dict[str, Any], other: dict[str, Any], say: Callable[[str], None]
             similar = [{**event, "eventID": f"{event['eventID']}-again-{n}"} for n in (1, 2)]
             _deliver(handler, [*similar, other])
         thread = _thread(slack, alert.ts)
+        messages = slack.messages(CHANNEL)
         posted = [p for p in slack.posts_to(CHANNEL) if p.api == "chat.postMessage" and p is not alert]
     handler.reset()
     interactions.reset()
 
+    say(f"Set up: a DynamoDB table {TABLE} in moto (snoozes, mutes); the interactions function")
+    say("(processor.interactions.handler) as a Function URL on 127.0.0.1, where a Slack stand-in sends")
+    say("clicks signed with SLACK_SIGNING_SECRET; TRIAGE_SIGNING_KEY signs the buttons' values;")
+    say(f"ACCOUNT_NAMES: {orjson.dumps(ACCOUNT_NAMES).decode()}.\n")
     say(f"1. The alert, with its buttons (#{CHANNEL}):")
     say(f"   {_shown(alert.payload['text'])}")
     say("   " + "  ".join(f"[{e['text']['text']}]" for e in alert.payload["blocks"][-1]["elements"]))
     say(f"2. {RESPONDER} clicks [Snooze similar 1 hour]; the dialog shows what it would hold back:")
     for block in shown["blocks"]:
-        for field in block.get("fields", []):
-            say("   " + _shown(field["text"]).replace("\n", ": "))
+        for item in block.get("fields", []):
+            say("   " + _shown(item["text"]).replace("\n", ": "))
     say("3. Confirmed; in the alert's thread:")
     say(f"   {_shown(audit[0]['blocks'][0]['text']['text'])}")
     new_alerts = [p for p in posted if not p.payload.get("thread_ts")]
@@ -102,7 +118,8 @@ def run(event: dict[str, Any], other: dict[str, Any], say: Callable[[str], None]
         + ")"
     )
     say(f"   in the thread: {_shown(thread[-1]['blocks'][0]['text']['text'])}")
-    return metrics[-1]["Suppressed"] == 2 and len(new_alerts) == 1 and "*2* more similar" in str(thread[-1])
+    ok = metrics[-1]["Suppressed"] == 2 and len(new_alerts) == 1 and "*2* more similar" in str(thread[-1])
+    return TriageResult(ok, CHANNEL, messages)
 
 
 def _deliver(handler: Any, events: list[dict[str, Any]]) -> None:

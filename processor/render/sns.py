@@ -39,7 +39,7 @@ OUR_KEYS = (
     "user_agent",
     "error_code",
 )
-# Present only when known: ACCOUNT_NAMES, or AWS Organizations (processor/accounts.py).
+# Present only when known: ACCOUNT_NAMES, or AWS Organizations (processor/pipeline.py).
 OPTIONAL_KEYS = ("account_name",)
 # Shrunk first, largest first; any other key only if these are already small.
 _BULKY = ("request_parameters", "response_elements", "additional_details")

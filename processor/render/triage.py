@@ -2,7 +2,7 @@
 thread, the note an acknowledgement leaves on the alert, and the count of suppressed alerts.
 
 What is shown of the similar alerts comes from events (an actor's ARN): every value goes through
-mrkdwn.code or plain, as in the alerts. A Slack user id is shown as a mention only when it is
+slack.code or plain, as in the alerts. A Slack user id is shown as a mention only when it is
 shaped like one (it comes from Slack's signed payload); any other name is escaped text.
 """
 
@@ -12,11 +12,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from processor.deliver.suppressions import MUTE, Suppression
+from processor.deliver.dynamo import MUTE, Suppression
 from processor.deliver.threads import Similar
 from processor.models import SlackMessage
-from processor.render.mrkdwn import code, plain
-from processor.render.slack import ACTIONS_BLOCK_ID, UNMUTE
+from processor.render.slack import ACTIONS_BLOCK_ID, UNMUTE, code, plain
 
 CONFIRM_CALLBACK = "triage.confirm"
 NOTE_BLOCK_ID = "trailalert-note"

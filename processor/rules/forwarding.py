@@ -61,7 +61,7 @@ __all__ = [
 
 # EventBridge delivers CloudTrail records as "<kind> via CloudTrail" (AWS API Call, AWS Console
 # Sign In, AWS Service Event, AWS Insight, ...): exactly the detail-types the processor accepts
-# (processor/decode/shapes.py). Only AWS services may send a source starting with "aws.", so events
+# (processor/decode/kinesis.py). Only AWS services may send a source starting with "aws.", so events
 # another account's application puts on the bus are never forwarded.
 ENVELOPE: Final[dict[str, Any]] = {
     "source": [{"prefix": "aws."}],

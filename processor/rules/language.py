@@ -62,15 +62,13 @@ from typing import Any, Final
 from processor.errors import RuleError
 from processor.rules import bounded, functions, patterns
 from processor.rules.guards import Guard, covers_rule, find_guards, string_test
-from processor.rules.lookup import MISSING, KeyPath
+from processor.rules.lookup import MISSING, KeyPath, accessors, value_accessors
 from processor.rules.runtime import (
     RECORD_METHODS,
     RULE_FUNCTIONS,
     SAFE_BUILTINS,
     SAFE_METHODS,
-    accessors,
     rule_namespace,
-    value_accessors,
 )
 
 __all__ = ["CompiledExpression", "compile_expression", "MAX_RULE_LENGTH", "MAX_NODES", "MAX_DEPTH"]

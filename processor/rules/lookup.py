@@ -24,7 +24,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-__all__ = ["MISSING", "KeyPath", "is_canonical_index", "through_list", "resolve", "resolve_path", "resolver"]
+__all__ = [
+    "MISSING",
+    "KeyPath",
+    "accessors",
+    "is_canonical_index",
+    "through_list",
+    "resolve",
+    "resolve_path",
+    "resolver",
+    "value_accessors",
+]
 
 
 class _Missing:
@@ -180,3 +190,90 @@ class KeyPath:
 
     def __repr__(self) -> str:
         return f"KeyPath({self.key!r})"
+
+
+# --- The accessors a compiled rule calls: event[key], event.get(key, default), key in event ---
+
+
+def accessors(path: KeyPath) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., bool]]:
+    """`event[key]`, `event.get(key, default)` and `key in event` for one precomputed key.
+
+    Each behaves as the same operation on the flattened record: a missing key raises
+    KeyError(key), returns the default, or is not "in" the event. They call the key's
+    specialised resolver (see lookup.resolver): these run for every rule on every record.
+    """
+    key, find = path.key, path.resolve
+    if len(path.segments) == 1:
+        return _top_level_accessors(key, find)
+
+    def item(event: Any) -> Any:
+        value = find(event)
+        if value is MISSING:
+            raise KeyError(key)
+        return value
+
+    def get(event: Any, default: Any = None) -> Any:
+        value = find(event)
+        return default if value is MISSING else value
+
+    def contains(event: Any) -> bool:
+        return find(event) is not MISSING
+
+    return item, get, contains
+
+
+def _top_level_accessors(
+    key: str, find: Callable[[Any], Any]
+) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., bool]]:
+    """`accessors` for a key without dots ("eventName", "errorCode"), the lookup inlined.
+
+    On a dict record such a key has one spelling only: present with a leaf value, or missing
+    (a dict or list value is not a field of the flattened record); other records go to `find`.
+    """
+
+    def item(event: Any) -> Any:
+        if type(event) is dict:
+            value = event.get(key, MISSING)
+            if value is MISSING or isinstance(value, _CONTAINERS):
+                raise KeyError(key)
+            return value
+        value = find(event)
+        if value is MISSING:
+            raise KeyError(key)
+        return value
+
+    def get(event: Any, default: Any = None) -> Any:
+        if type(event) is dict:
+            value = event.get(key, MISSING)
+            return default if value is MISSING or isinstance(value, _CONTAINERS) else value
+        value = find(event)
+        return default if value is MISSING else value
+
+    def contains(event: Any) -> bool:
+        if type(event) is dict:
+            value = event.get(key, MISSING)
+            return value is not MISSING and not isinstance(value, _CONTAINERS)
+        return find(event) is not MISSING
+
+    return item, get, contains
+
+
+def value_accessors(key: str) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., bool]]:
+    """`accessors` for a rule part that reads only `key`, called with the key's resolved value.
+
+    A guard (see guards.py) reads one field; evaluating it on that field's value directly, rather
+    than on a record built to hold the value, makes classifying a new value a few calls.
+    """
+
+    def item(value: Any) -> Any:
+        if value is MISSING:
+            raise KeyError(key)
+        return value
+
+    def get(value: Any, default: Any = None) -> Any:
+        return default if value is MISSING else value
+
+    def contains(value: Any) -> bool:
+        return value is not MISSING
+
+    return item, get, contains

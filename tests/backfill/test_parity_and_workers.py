@@ -8,8 +8,7 @@ from processor.app import build_rules
 from processor.decode.kinesis import decode_kinesis_event
 from processor.devtools.kinesis_events import encode, eventbridge_envelope, lambda_kinesis_event
 from processor.devtools.sample_events import sample_events
-from processor.pipeline import evaluate
-from processor.routing import Router
+from processor.pipeline import Router, evaluate
 from processor.settings import load_settings
 from tests.backfill.trails import PROD, day, log_file, standard_trail, write_folder
 

@@ -137,3 +137,62 @@ def test_an_endpoint_that_never_answers_fails_in_bounded_time_naming_what_it_wai
         f"could not read s3://{BUCKET}/AWSLogs/: listing failed: no answer from S3 within 0.5 s, "
         f'3 attempts (ReadTimeoutError: Read timeout on endpoint URL: "{silent_endpoint}/{BUCKET}?'
     ) in run.stderr
+
+
+LISTING = (
+    '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+    "<Name>{bucket}</Name><Prefix>{prefix}</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys>"
+    "<IsTruncated>false</IsTruncated><Contents><Key>{key}</Key><Size>100</Size></Contents></ListBucketResult>"
+)
+
+
+@pytest.fixture
+def stalling_downloads(monkeypatch):
+    """An S3 endpoint that lists one log file, then never answers the GET of it."""
+    import http.server
+    import threading
+
+    release = threading.Event()
+    key = (
+        f"AWSLogs/{PROD}/CloudTrail/eu-west-1/2026/11/01/{PROD}_CloudTrail_eu-west-1_20261101T1200Z_a.json.gz"
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            if "list-type=2" not in self.path:
+                release.wait(30)  # the download: no answer until the test is over
+                return
+            body = LISTING.format(bucket=BUCKET, prefix=key[:20], key=key).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        yield key
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_download_that_never_answers_fails_in_bounded_time_naming_the_object(
+    stalling_downloads, backfill_process
+):
+    key = stalling_downloads
+
+    run = backfill_process(f"s3://{BUCKET}/{key[:20]}", "--s3-timeout", "0.5", timeout=60)
+
+    assert run.returncode == 1, run.stderr
+    assert (
+        f"could not read s3://{BUCKET}/{key}: could not be read: ReadTimeoutError: Read timeout" in run.stderr
+    )
+    assert "1 failed" in run.stderr

@@ -20,7 +20,9 @@ def _alert(event_id: str, *destinations: Destination) -> Alert:
     slack = SlackMessage(
         text=f"alert {event_id}", blocks=({"type": "section", "text": {"type": "mrkdwn", "text": "x"}},)
     )
-    return Alert(record, RULE, "111122223333", destinations, slack, {"title": f"alert {event_id}"})
+    return Alert(
+        record, RULE, "111122223333", destinations, slack, {"title": f"alert {event_id}"}, event_id=event_id
+    )
 
 
 def _dispatcher(slack: SlackStandIn, **kinds: object) -> Dispatcher:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from processor.models import DestinationKind
-from processor.routing import Router, account_of
+from processor.pipeline import Router, account_of
 from processor.settings import load_settings
 
 PROD, DEV, OTHER = "111122223333", "444455556666", "777788889999"

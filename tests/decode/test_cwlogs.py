@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from processor.decode import DecodedPayload, decode_payload
-from processor.decode import cwlogs as cwlogs_module
+from processor.decode import kinesis as kinesis_module
 from processor.errors import DecodeError
 from tests.decode.helpers import cwlogs_control_payload, cwlogs_payload, dumps, load
 
@@ -141,7 +141,7 @@ def test_second_gzip_member_is_refused() -> None:
 
 
 def test_gzip_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cwlogs_module, "MAX_DECOMPRESSED", 1024)
+    monkeypatch.setattr(kinesis_module, "MAX_DECOMPRESSED", 1024)
 
     with pytest.raises(DecodeError, match="^gzip data expands beyond 1024 bytes$"):
         decode_payload(gzip.compress(b" " * 100_000))

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from processor.app import build_dispatcher
 from processor.deliver.dispatcher import Dispatcher
 from processor.models import Alert, Destination, DestinationKind, Record, RuleRef
-from processor.pipeline import build_alert
-from processor.routing import Router
+from processor.pipeline import Router, build_alert
 from processor.settings import load_settings
 from tests.deliver.fakes import FakeClock, cloudtrail_event
 

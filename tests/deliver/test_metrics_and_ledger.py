@@ -6,11 +6,10 @@ import orjson
 import pytest
 
 from processor import handler
-from processor.deliver.dynamo import BoundedTable
-from processor.deliver.ledger_dynamodb import DynamoDbLedger
-from processor.deliver.metrics import BatchCounts, DeliveryStats, emf_line, metric_values
+from processor.deliver.dynamo import BoundedTable, DynamoDbLedger
 from processor.deliver.timing import Deadline
 from processor.devtools.slack_standin import SlackStandIn
+from processor.log import BatchCounts, DeliveryStats, emf_line, metric_values
 from tests.deliver.conftest import set_env
 from tests.deliver.fakes import FakeClock, LambdaContext, cloudtrail_event, kinesis_batch
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from processor.deliver.pacing import ChannelPacer
+from processor.deliver.timing import ChannelPacer
 from tests.deliver.fakes import FakeClock
 
 

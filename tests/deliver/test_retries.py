@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pytest_httpserver import HTTPServer
 
-from processor.deliver.metrics import DeliveryStats
 from processor.devtools.slack_standin import SlackStandIn
+from processor.log import DeliveryStats
 from processor.models import Status
 from tests.deliver.alerts import alert, app_settings, dispatcher_for
 from tests.deliver.fakes import FakeClock, LambdaContext

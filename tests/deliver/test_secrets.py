@@ -205,6 +205,7 @@ def test_a_send_error_that_quotes_the_url_or_token_never_reaches_logs_or_outcome
             (destination,),
             SlackMessage(text="x", blocks=()),
             None,
+            event_id="evt-1",
         )
         outcomes += build_dispatcher(settings, timing=clock.timing).deliver([alert])
 

@@ -121,7 +121,10 @@ def test_a_storm_summary_fits_a_section_in_utf16_units_and_never_cuts_an_entity(
     from tests.render.blocks import unsafe_spots
 
     events = _wide_storm_events(20)
-    alerts = [Alert(Record(e, "seq"), RULE, e["recipientAccountId"], (), None, None) for e in events]
+    alerts = [
+        Alert(Record(e, "seq"), RULE, e["recipientAccountId"], (), None, None, event_id=e["eventID"])
+        for e in events
+    ]
     message = storm_summary(alerts, threaded=True)
     for block in message.blocks:
         assert slack_len(block["text"]["text"]) <= 3000

@@ -9,7 +9,7 @@ CHANNEL = Destination(DestinationKind.SLACK_APP, "CSEC")
 
 
 def _alert(event: dict, rule: RuleRef) -> Alert:
-    return Alert(Record(event, "seq"), rule, "111122223333", (CHANNEL,), None, None)
+    return Alert(Record(event, "seq"), rule, "111122223333", (CHANNEL,), None, None, event_id="seq#0")
 
 
 def _event(arn: str, name: str, bucket: str) -> dict:

@@ -22,8 +22,7 @@ from processor.decode.kinesis import decode_kinesis_event
 from processor.devtools.kinesis_events import eventbridge_envelope, lambda_kinesis_event
 from processor.fastpath import FastPath, decode_mode
 from processor.logfiles import LogFileError, LogFileReader
-from processor.pipeline import evaluate
-from processor.routing import Router
+from processor.pipeline import Router, evaluate
 from processor.rules import build_ruleset
 from processor.rules.ruleset import RuleSet
 from processor.settings import load_settings

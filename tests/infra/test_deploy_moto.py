@@ -20,7 +20,7 @@ import pytest
 
 from infra import deploy
 from infra.config import gather_settings
-from infra.template import load_template
+from infra.template import TEMPLATE_PATH, load_template
 from processor.rules.files import load_rule_files
 from processor.rules.ruleset import build_ruleset
 from tests.forwarding.eventbridge import route
@@ -247,9 +247,14 @@ def test_the_uploaded_code_is_the_zip_given(aws: str, lambda_zip: Path, tmp_path
     [bucket] = [
         b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("trailalert-artifacts-")
     ]
-    [obj] = s3.list_objects_v2(Bucket=bucket)["Contents"]
-    body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+    # The code, and the template passed as TemplateURL (it is over CloudFormation's inline limit).
+    keys = {obj["Key"] for obj in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    [code] = [key for key in keys if key.endswith(".zip")]
+    [template] = [key for key in keys if key.endswith(".yaml")]
+    assert keys == {code, template}
+    body = s3.get_object(Bucket=bucket, Key=code)["Body"].read()
     assert body == lambda_zip.read_bytes()
+    assert s3.get_object(Bucket=bucket, Key=template)["Body"].read() == TEMPLATE_PATH.read_bytes()
     with zipfile.ZipFile(lambda_zip) as archive:
         assert "processor/handler.py" in archive.namelist()
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]

@@ -112,7 +112,7 @@ def test_table_has_ttl_on_expires_at(module):
         by['"this"']
         for block in module["resource"]
         for t, by in block.items()
-        if unquote(t) == "aws_dynamodb_table"
+        if unquote(t) == "aws_dynamodb_table" and '"this"' in by
     ]
     assert table["ttl"][0]["attribute_name"] == '"expires_at"' and table["ttl"][0]["enabled"] is True
     assert table["billing_mode"] == '"PAY_PER_REQUEST"'
@@ -217,3 +217,27 @@ def test_the_member_module_forwards_the_pattern_to_the_central_bus_and_nowhere_e
     assert "via CloudTrail" in str(locals_(member)["every_cloudtrail_event"])
     text = "\n".join(expressions({k: v for k, v in member.items() if k != "variable"}))
     assert set(re.findall(r"\bvar\.(\w+)", text)) == labels(member, "variable")
+
+
+def test_the_backfill_worker_is_off_by_default_and_reads_its_queue(module):
+    """The same resources as the CloudFormation template's (tests/infra/test_backfill_stack.py)."""
+    variables = {unquote(name): spec for block in module["variable"] for name, spec in block.items()}
+    assert variables["backfill_worker"]["default"] is False
+    worker = block(module, "resource", "aws_lambda_function", "backfill_worker")
+    assert worker["count"] == "${local.backfill ? 1 : 0}"
+    assert worker["handler"] == '"backfill.worker.handler"'
+    assert worker["reserved_concurrent_executions"] == "${var.backfill_worker_concurrency}"
+    mapping = block(module, "resource", "aws_lambda_event_source_mapping", "backfill")
+    assert mapping["function_response_types"] == ['"ReportBatchItemFailures"']
+    assert mapping["scaling_config"][0]["maximum_concurrency"] == "${var.backfill_worker_concurrency}"
+    queue = block(module, "resource", "aws_sqs_queue", "backfill")
+    assert queue["redrive_policy"] == (
+        "${jsonencode({deadLetterTargetArn = aws_sqs_queue.backfill_dead_letters[0].arn, maxReceiveCount = 3})}"
+    )
+    assert worker["environment"][0]["variables"].count('BACKFILL_MAX_RECEIVE_COUNT = "3"') == 1
+    runs = block(module, "resource", "aws_dynamodb_table", "backfill_runs")
+    assert (runs["hash_key"], runs["range_key"]) == ('"run"', '"object"')
+    policy = block(module, "data", "aws_iam_policy_document", "backfill_worker")
+    sids = {unquote(s["sid"]) for s in policy["statement"]}
+    assert {"ReadBackfillQueue", "RecordRunResults", "ReadLogFiles"} <= sids
+    assert not sids & {"ReadStream", "FailedBatchesToQueue"}

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processor.render.fields import MISSING, clip, dig, display, slack_len, to_json, truncate
-from processor.render.mrkdwn import code_block, escape
+from processor.render.slack import code_block, escape
 
 
 def test_dig_follows_dotted_paths_and_falls_back_to_default() -> None:

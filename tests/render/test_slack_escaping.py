@@ -139,7 +139,7 @@ def test_every_mrkdwn_text_is_verbatim_so_a_bare_at_channel_is_never_parsed_as_a
     )
     rule = RuleRef(id="acme.x", expression="True", origin="RULES_FILE", title=bare)
     alert_message = render_slack(record(hostile), rule, ACCOUNT)
-    alert = Alert(record(hostile), rule, ACCOUNT, (), alert_message, None)
+    alert = Alert(record(hostile), rule, ACCOUNT, (), alert_message, None, event_id=hostile["eventID"])
     messages = [
         alert_message,
         render_rule_failure(RuleFailure(rule=rule, error=bare, event_id=bare), count=1, source=bare),

@@ -133,7 +133,7 @@ def test_the_literal_string_null_is_shown_not_dropped() -> None:
 
 @pytest.mark.parametrize("limit", [2998, 2999, 3000, 3001])
 def test_fitting_rendered_text_never_splits_an_entity_or_leaves_code_open(limit: int) -> None:
-    from processor.render.mrkdwn import code, fit
+    from processor.render.slack import code, fit
 
     rendered = "*Events:* " + ", ".join(code("\U0001f525<&>" * 60, 400) for _ in range(20))
     fitted = fit(rendered, limit)

@@ -96,7 +96,7 @@ def test_underscores_inside_names_are_kept_for_copy_and_paste() -> None:
 @pytest.mark.parametrize("build", ["summary", "digest", "rule failure"])
 def test_storm_messages_and_notices_are_as_inert(build: str) -> None:
     hostile = hostile_event(HOSTILE)
-    alert = Alert(record(hostile), RULE, HOSTILE, (), None, None)
+    alert = Alert(record(hostile), RULE, HOSTILE, (), None, None, event_id=hostile["eventID"])
     if build == "summary":
         message = storm_summary([alert] * 11, threaded=True)
     elif build == "digest":

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from processor.models import Record
-from processor.pipeline import build_alert
+from processor.pipeline import Router, build_alert
 from processor.render.slack import render_slack
-from processor.routing import Router
 from processor.settings import Settings
 from tests.rules_files.helpers import RULE, messages, report, ruleset, write
 

@@ -10,8 +10,7 @@ import pytest
 from processor.app import build_rules
 from processor.errors import ConfigError
 from processor.models import Destination, DestinationKind, Record, RuleRef
-from processor.pipeline import build_alert
-from processor.routing import Router
+from processor.pipeline import Router, build_alert
 from processor.settings import load_settings
 from tests.rules_files.helpers import RULE, write
 
