@@ -166,8 +166,9 @@ def render_slack(
     insight = event.get("insightDetails")
     if event.get("eventType") == "AwsCloudTrailInsight" and isinstance(insight, Mapping):
         # an Insights record names no caller or call of its own: say which API's rate is unusual
-        actor, event_name = "CloudTrail Insights", " ".join(
-            str(insight.get(key, "")) for key in ("insightType", "state", "eventName")
+        actor, event_name = (
+            "CloudTrail Insights",
+            " ".join(str(insight.get(key, "")) for key in ("insightType", "state", "eventName")),
         )
     error_code = event.get("errorCode")
     failed = error_code not in (None, "")
