@@ -16,7 +16,7 @@ import click
 import orjson
 
 from backfill.config import load_backfill_settings
-from backfill.errors import BadConfiguration, IncompleteBackfill, Interrupted, NothingRead
+from backfill.errors import BadConfiguration, IncompleteBackfill, Interrupted, raise_for_outcome
 from backfill.filters import AccountIdType, RegionType
 from backfill.lambda_cli import QUEUE_ENV, check_fan_out, fan_out, runs_table_option, status_command
 from backfill.progress import Progress
@@ -249,13 +249,7 @@ def _exit_status(summary: Summary, sources: tuple[Source, ...], state: Path | No
     """Raises the error that says how the run ended, unless it simply succeeded."""
     if summary.interrupted:
         raise Interrupted(_resume_advice(summary, state, ledger=ledger))
-    if not summary.ok:
-        raise IncompleteBackfill(
-            f"{len(summary.objects_failed)} object(s) could not be read, "
-            f"{summary.delivery_failed} delivery(ies) failed (see above)"
-        )
-    if (why := summary.nothing_read()) is not None:
-        raise NothingRead(f"nothing was read from {', '.join(str(s) for s in sources)}: {why}")
+    raise_for_outcome(summary, f"nothing was read from {', '.join(str(s) for s in sources)}")
 
 
 def _resume_advice(summary: Summary, state: Path | None, *, ledger: bool) -> str:

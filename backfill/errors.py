@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from processor.errors import TrailalertError
+
+if TYPE_CHECKING:
+    from backfill.summary import Summary
 
 
 class ObjectUnreadable(TrailalertError):
@@ -37,3 +42,15 @@ class BadConfiguration(BackfillError):
     """Raised at start when the settings (environment and flags) are invalid; names the setting."""
 
     exit_code = 2
+
+
+def raise_for_outcome(summary: Summary, nothing_read: str) -> None:
+    """Raises the error a finished run ends with, here or on Lambda: an object not read or a delivery
+    failed, else nothing read at all (`nothing_read` says which run, before the reason)."""
+    if not summary.ok:
+        raise IncompleteBackfill(
+            f"{len(summary.objects_failed)} object(s) could not be read, "
+            f"{summary.delivery_failed} delivery(ies) failed (see above)"
+        )
+    if (why := summary.nothing_read()) is not None:
+        raise NothingRead(f"{nothing_read}: {why}")

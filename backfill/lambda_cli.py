@@ -15,7 +15,14 @@ from typing import Any
 import click
 import orjson
 
-from backfill.errors import BackfillError, BadConfiguration, IncompleteBackfill, Interrupted, NothingRead
+from backfill.errors import (
+    BackfillError,
+    BadConfiguration,
+    IncompleteBackfill,
+    Interrupted,
+    NothingRead,
+    raise_for_outcome,
+)
 from backfill.progress import Progress
 from backfill.run_status import RunStatus, load_status, pending_lines, queue_lines, stalled, stalled_lines
 from backfill.runs import RunsTable
@@ -191,7 +198,6 @@ def status_command(
             raise IncompleteBackfill(
                 f"--summary-json {summary_json}: not written: {exc.strerror or exc}"
             ) from None
-    summary = status.summary
     if stuck:
         for line in stalled_lines(status):
             click.echo(line, err=True)
@@ -202,13 +208,7 @@ def status_command(
         )
     if not status.complete:
         raise StillRunning(f"run {run}: {len(status.pending):,} object(s) still to go; --wait waits for them")
-    if not summary.ok:
-        raise IncompleteBackfill(
-            f"{len(summary.objects_failed)} object(s) could not be read, "
-            f"{summary.delivery_failed} delivery(ies) failed (see above)"
-        )
-    if (why := summary.nothing_read()) is not None:
-        raise NothingRead(f"run {run} read nothing: {why}")
+    raise_for_outcome(status.summary, f"run {run} read nothing")
 
 
 def _print(status: RunStatus, sqs: Any, alerts: bool) -> None:

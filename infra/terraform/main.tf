@@ -255,17 +255,10 @@ data "aws_iam_policy_document" "assume_lambda" {
   }
 }
 
-data "aws_iam_policy_document" "function" {
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
-  }
-  statement {
-    sid       = "ReadStream"
-    actions   = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"]
-    resources = [aws_kinesis_stream.this.arn]
-  }
+# What delivering an alert needs, for the processor and the backfill worker alike: the stack key, the
+# threads/idempotency table, the topics, the rules file, the Slack secrets and parameters, the generated
+# triage key and account names. Each role's own document adds the rest through source_policy_documents.
+data "aws_iam_policy_document" "deliver_alerts" {
   statement {
     sid       = "UseStackKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -277,14 +270,14 @@ data "aws_iam_policy_document" "function" {
     resources = [aws_dynamodb_table.this.arn]
   }
   statement {
+    sid       = "ReadSuppressionsAndLedgerInBatches"
+    actions   = ["dynamodb:BatchGetItem"]
+    resources = [aws_dynamodb_table.this.arn]
+  }
+  statement {
     sid       = "PublishAlerts"
     actions   = ["sns:Publish"]
     resources = local.publish_arns
-  }
-  statement {
-    sid       = "FailedBatchesToQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.failures.arn]
   }
   # RULES_FILE=s3://bucket/key-or-prefix: read exactly that object or folder, nothing else in S3.
   dynamic "statement" {
@@ -319,11 +312,6 @@ data "aws_iam_policy_document" "function" {
       resources = local.ssm_parameter_arns
     }
   }
-  statement {
-    sid       = "ReadSuppressionsAndLedgerInBatches"
-    actions   = ["dynamodb:BatchGetItem"]
-    resources = [aws_dynamodb_table.this.arn]
-  }
   dynamic "statement" {
     for_each = local.generate_triage_key ? [1] : []
     content {
@@ -339,6 +327,25 @@ data "aws_iam_policy_document" "function" {
       actions   = ["organizations:DescribeAccount"]
       resources = ["arn:${local.partition}:organizations::*:account/o-*/*"]
     }
+  }
+}
+
+data "aws_iam_policy_document" "function" {
+  source_policy_documents = [data.aws_iam_policy_document.deliver_alerts.json]
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+  statement {
+    sid       = "ReadStream"
+    actions   = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"]
+    resources = [aws_kinesis_stream.this.arn]
+  }
+  statement {
+    sid       = "FailedBatchesToQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failures.arn]
   }
 }
 
@@ -783,10 +790,11 @@ resource "aws_cloudwatch_log_group" "backfill" {
   tags              = var.tags
 }
 
-# What the Kinesis function may do for delivery (secrets, topics, the ledger table), plus its own
-# logs, the queue, the runs table and the log files; not the stream, not the failure queue.
+# What the Kinesis function may do for delivery (deliver_alerts: secrets, topics, the ledger table), plus
+# its own logs, the queue, the runs table and the log files; not the stream, not the failure queue.
 data "aws_iam_policy_document" "backfill_worker" {
-  count = local.backfill ? 1 : 0
+  count                   = local.backfill ? 1 : 0
+  source_policy_documents = [data.aws_iam_policy_document.deliver_alerts.json]
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -813,69 +821,6 @@ data "aws_iam_policy_document" "backfill_worker" {
       sid       = "DecryptLogFiles"
       actions   = ["kms:Decrypt"]
       resources = [var.backfill_bucket_key_arn]
-    }
-  }
-  statement {
-    sid       = "UseStackKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.this.arn]
-  }
-  statement {
-    sid       = "ThreadsAndIdempotency"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"]
-    resources = [aws_dynamodb_table.this.arn]
-  }
-  statement {
-    sid       = "PublishAlerts"
-    actions   = ["sns:Publish"]
-    resources = local.publish_arns
-  }
-  dynamic "statement" {
-    for_each = local.rules_file_s3_path != "" ? [1] : []
-    content {
-      sid       = "ReadRulesFile"
-      actions   = ["s3:GetObject"]
-      resources = ["arn:${local.partition}:s3:::${local.rules_file_s3_path}*"]
-    }
-  }
-  dynamic "statement" {
-    for_each = local.rules_file_s3_path != "" ? [1] : []
-    content {
-      sid       = "ListRulesFolder"
-      actions   = ["s3:ListBucket"]
-      resources = ["arn:${local.partition}:s3:::${split("/", local.rules_file_s3_path)[0]}"]
-    }
-  }
-  dynamic "statement" {
-    for_each = length(local.secretsmanager_arns) > 0 ? [1] : []
-    content {
-      sid       = "ReadSlackSecrets"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = concat(local.secretsmanager_arns, [for arn in local.secretsmanager_arns : "${arn}-??????"])
-    }
-  }
-  dynamic "statement" {
-    for_each = length(local.ssm_parameter_arns) > 0 ? [1] : []
-    content {
-      sid       = "ReadSlackParameters"
-      actions   = ["ssm:GetParameter"]
-      resources = local.ssm_parameter_arns
-    }
-  }
-  dynamic "statement" {
-    for_each = local.generate_triage_key ? [1] : []
-    content {
-      sid       = "ReadGeneratedTriageSigningKey"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = [aws_secretsmanager_secret.triage_key[0].arn]
-    }
-  }
-  dynamic "statement" {
-    for_each = var.account_names_from_organizations ? [1] : []
-    content {
-      sid       = "AccountNamesFromOrganizations"
-      actions   = ["organizations:DescribeAccount"]
-      resources = ["arn:${local.partition}:organizations::*:account/o-*/*"]
     }
   }
 }

@@ -43,6 +43,10 @@ class Run:
     def stderr(self) -> str:
         return self.result.stderr
 
+    @property
+    def stdout(self) -> str:
+        return self.result.stdout
+
 
 @pytest.fixture
 def backfill() -> Callable[..., Run]:

@@ -10,7 +10,7 @@ import pytest
 
 from processor import handler as kinesis_handler
 from processor import s3_handler
-from tests.backfill.test_send_and_resume import DEV_CHANNEL, SECURITY, StillClock
+from tests.backfill.test_send_and_resume import DEV_CHANNEL, SECURITY, StillClock, use_slack_app
 from tests.backfill.trails import DEV, PROD, day, digest, log_file
 
 BUCKET = "trail-bucket"
@@ -18,12 +18,7 @@ BUCKET = "trail-bucket"
 
 @pytest.fixture
 def lambda_env(aws, slack, monkeypatch, s3):
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
-    monkeypatch.setenv("DEFAULT_SLACK_CHANNEL_ID", SECURITY)
-    monkeypatch.setenv(
-        "SLACK_APP_CONFIGURATION", json.dumps([{"accounts": [DEV], "slack_channel_id": DEV_CHANNEL}])
-    )
-    monkeypatch.setenv("SLACK_API_URL", slack.api_url)
+    use_slack_app(slack, monkeypatch)
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     monkeypatch.setattr(s3_handler, "_s3", None)
     s3.create_bucket(Bucket=BUCKET)

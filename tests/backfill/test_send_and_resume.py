@@ -35,14 +35,20 @@ class StillClock:
         return Timing(clock=lambda: self.now, sleep=self.sleep, wall=lambda: 1_800_000_000 + self.now)
 
 
-@pytest.fixture
-def slack_app(slack, monkeypatch):
+def use_slack_app(slack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Slack app settings of the backfill and Lambda tests: the stand-in's API, SECURITY by
+    default, DEV's alerts to DEV_CHANNEL."""
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     monkeypatch.setenv("DEFAULT_SLACK_CHANNEL_ID", SECURITY)
     monkeypatch.setenv(
         "SLACK_APP_CONFIGURATION", json.dumps([{"accounts": [DEV], "slack_channel_id": DEV_CHANNEL}])
     )
     monkeypatch.setenv("SLACK_API_URL", slack.api_url)
+
+
+@pytest.fixture
+def slack_app(slack, monkeypatch):
+    use_slack_app(slack, monkeypatch)
     clock = StillClock()
     monkeypatch.setattr(cli, "_dispatcher", lambda settings: build_dispatcher(settings, timing=clock.timing))
     return slack

@@ -13,13 +13,13 @@ from typing import Any
 import boto3
 import orjson
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from backfill import worker
 from backfill.runs import create_runs_table
 from processor import app as processor_app
 from processor.cli import main
-from tests.backfill.conftest import backfill, clean_settings  # noqa: F401 - fixtures used here
+from tests.backfill.conftest import Run, backfill, clean_settings  # noqa: F401 - fixtures used here
 from tests.backfill.test_send_and_resume import StillClock
 
 BUCKET = "org-trail"
@@ -140,33 +140,15 @@ def still_clock() -> StillClock:
     return StillClock()
 
 
-@dataclass
-class Ran:
-    result: Result
-
-    @property
-    def exit_code(self) -> int:
-        return self.result.exit_code
-
-    @property
-    def stderr(self) -> str:
-        return self.result.stderr
-
-    @property
-    def stdout(self) -> str:
-        return self.result.stdout
-
-    @property
-    def alerts(self) -> list[dict[str, Any]]:
-        return [orjson.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
-
-
 @pytest.fixture
-def trailalert() -> Callable[..., Ran]:
+def trailalert() -> Callable[..., Run]:
     """`trailalert ARGS` in this process (the worker runs here too, so mocks reach both)."""
 
-    def run(*args: str) -> Ran:
-        return Ran(CliRunner().invoke(main, list(args), catch_exceptions=False))
+    def run(*args: str) -> Run:
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        # Not every line is JSON (`backfill --on-lambda` prints the run id alone): keep the JSON ones.
+        lines = result.stdout.splitlines()
+        return Run(result, [orjson.loads(line) for line in lines if line.startswith("{")])
 
     return run
 

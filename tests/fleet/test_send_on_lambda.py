@@ -11,7 +11,7 @@ import pytest
 
 from backfill.runs import RunsTable
 from processor.devtools.dynamodb import create_table
-from tests.backfill.test_send_and_resume import DEV_CHANNEL, SECURITY
+from tests.backfill.test_send_and_resume import DEV_CHANNEL, SECURITY, use_slack_app
 from tests.backfill.trails import DEV, PROD, day, log_file, put_bucket
 from tests.fleet.conftest import BUCKET, reset_worker
 
@@ -21,12 +21,7 @@ LEDGER = "trailalert-ledger"
 @pytest.fixture
 def sending(fleet, slack, still_clock, monkeypatch):
     """The worker's function settings: the Slack app (the stand-in) and the ledger table."""
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
-    monkeypatch.setenv("DEFAULT_SLACK_CHANNEL_ID", SECURITY)
-    monkeypatch.setenv(
-        "SLACK_APP_CONFIGURATION", json.dumps([{"accounts": [DEV], "slack_channel_id": DEV_CHANNEL}])
-    )
-    monkeypatch.setenv("SLACK_API_URL", slack.api_url)
+    use_slack_app(slack, monkeypatch)
     monkeypatch.delenv("DEFAULT_SNS_TOPIC_ARN")
     monkeypatch.setenv("DYNAMODB_TABLE_NAME", create_table(LEDGER))
     reset_worker(timing=still_clock.timing)  # pacing waits are recorded, not slept

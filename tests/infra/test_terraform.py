@@ -237,7 +237,35 @@ def test_the_backfill_worker_is_off_by_default_and_reads_its_queue(module):
     assert worker["environment"][0]["variables"].count('BACKFILL_MAX_RECEIVE_COUNT = "3"') == 1
     runs = block(module, "resource", "aws_dynamodb_table", "backfill_runs")
     assert (runs["hash_key"], runs["range_key"]) == ('"run"', '"object"')
-    policy = block(module, "data", "aws_iam_policy_document", "backfill_worker")
-    sids = {unquote(s["sid"]) for s in policy["statement"]}
-    assert {"ReadBackfillQueue", "RecordRunResults", "ReadLogFiles"} <= sids
+    sids = policy_sids(module, "backfill_worker")
+    assert {"ReadBackfillQueue", "RecordRunResults", "ReadLogFiles", "PublishAlerts"} <= sids
     assert not sids & {"ReadStream", "FailedBatchesToQueue"}
+
+
+def policy_sids(module: dict[str, Any], name: str) -> set[str]:
+    """The sids of a policy document, with those of its source_policy_documents and dynamic statements."""
+    policy = block(module, "data", "aws_iam_policy_document", name)
+    statements = policy.get("statement", []) + [
+        inner["content"][0]
+        for d in policy.get("dynamic", [])
+        for kind, inner in d.items()
+        if unquote(kind) == "statement"
+    ]
+    sids = {unquote(s["sid"]) for s in statements}
+    for source in policy.get("source_policy_documents", []):
+        match = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(\w+)(?:\[0\])?\.json\}", source)
+        assert match, f"{name}: a source document that is not one of the module's: {source}"
+        sids |= policy_sids(module, match.group(1))
+    return sids
+
+
+def test_both_functions_take_the_delivery_statements_from_one_document(module):
+    """The processor and the backfill worker deliver the same way, so one document grants it to both;
+    each adds only its own (the stream and failure queue, or the backfill queue, runs table and logs)."""
+    delivery = policy_sids(module, "deliver_alerts")
+    assert {"PublishAlerts", "ThreadsAndIdempotency", "ReadSlackSecrets", "ReadSlackParameters"} <= delivery
+    assert not delivery & {"WriteOwnLogs", "ReadStream", "FailedBatchesToQueue", "ReadBackfillQueue"}
+    for name in ("function", "backfill_worker"):
+        policy = block(module, "data", "aws_iam_policy_document", name)
+        assert policy["source_policy_documents"] == ["${data.aws_iam_policy_document.deliver_alerts.json}"]
+    assert {"ReadStream", "FailedBatchesToQueue"} <= policy_sids(module, "function")
