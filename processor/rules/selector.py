@@ -167,6 +167,10 @@ class Selector(Generic[T]):
         """
         if not REMEMBERED_TYPES.issuperset(map(type, values)):  # numbers: never looked up by value
             return [self._class_of(number, value) for value in values]
+        return self.remembered_classes(number, values)
+
+    def remembered_classes(self, number: int, values: list[Any]) -> list[int]:
+        """`column_classes` of values the caller knows are all of REMEMBERED_TYPES."""
         found = list(map(self._memos[number].get, values))
         if None not in found:
             return found  # type: ignore[return-value]
