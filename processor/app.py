@@ -10,7 +10,6 @@ from typing import Any
 
 from processor.decode.kinesis import DecodeFailure, decode_kinesis_event
 from processor.deliver.dispatcher import Dispatcher
-from processor.deliver.dynamo import FINISH_SECONDS, MIN_CALL_SECONDS
 from processor.deliver.ledger import DeliveryLedger, MemoryLedger
 from processor.deliver.notices import ERROR_REPORT_INTERVAL_SECONDS, NoticeGate
 from processor.deliver.retry import RetryPolicy
@@ -22,7 +21,15 @@ from processor.deliver.senders import (
     WebhookSender,
 )
 from processor.deliver.storm import STORM_THRESHOLD
-from processor.deliver.timing import SYSTEM, ChannelPacer, Deadline, Timing, remaining_seconds
+from processor.deliver.timing import (
+    FINISH_SECONDS,
+    MIN_CALL_SECONDS,
+    SYSTEM,
+    ChannelPacer,
+    Deadline,
+    Timing,
+    remaining_seconds,
+)
 from processor.errors import ConfigError
 from processor.fastpath import FastPath, decode_mode
 from processor.log import (
@@ -46,7 +53,7 @@ log = logging.getLogger("trailalert")
 
 def send_reserve(send_timeout: float) -> float:
     """A send may take up to one client timeout, and its ledger write the shortest DynamoDB call
-    after it (processor.deliver.dynamo): never start a send with less time left than both."""
+    after it (processor.deliver.timing): never start a send with less time left than both."""
     return send_timeout + MIN_CALL_SECONDS + FINISH_SECONDS
 
 

@@ -35,7 +35,6 @@ from processor.deliver.errors import (
 from processor.deliver.ledger import DeliveryLedger
 from processor.deliver.retry import NO_RETRY, RetryPolicy
 from processor.deliver.storm import chunks, storm_digest, storm_summary, text_only
-from processor.deliver.threads import SlackThreads, similar_to, similarity_key
 from processor.deliver.timing import SYSTEM, Budget, ChannelPacer, Deadline, Timing
 from processor.log import DeliveryStats
 from processor.models import Alert, DeliveryOutcome, Destination, DestinationKind, SlackMessage, Status
@@ -44,7 +43,7 @@ if TYPE_CHECKING:  # senders import slack_sdk (~90 ms): a dry-run backfill never
     from processor.action_values import ActionSigner
     from processor.deliver.dynamo import Suppression
     from processor.deliver.senders import Sender
-    from processor.deliver.threads import Suppressions
+    from processor.deliver.threads import SlackThreads, Suppressions
 
 log = logging.getLogger("trailalert.deliver")
 
@@ -226,6 +225,9 @@ class Dispatcher:
         """The Slack deliveries among `candidates` that a live snooze or mute holds back."""
         if self._suppressions is None:
             return {}
+        # Only deployments with a table get here: the others never import threads.py and dynamo.py.
+        from processor.deliver.threads import similar_to, similarity_key
+
         similar: dict[int, str] = {}  # id(alert) -> similarity key: one per alert, not per destination
         wanted = {}
         for index in candidates:

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from processor.deliver.timing import Deadline
+# The call allowances (CALL_TIERS) live with the deadline: the App reserves one without a table too.
+from processor.deliver.timing import CALL_TIERS, FINISH_SECONDS, Deadline
 from processor.models import SlackMessage
 
 if TYPE_CHECKING:
@@ -35,15 +36,6 @@ TTL_ATTRIBUTE = "expires_at"
 
 # Put only if no live item holds this key: absent, or present but past its TTL.
 ABSENT_OR_EXPIRED = "attribute_not_exists(pk) OR expires_at < :now"
-
-# The most one call may take (connect + read timeout, one attempt). DynamoDB answers in
-# milliseconds; a call that needs seconds is an outage, and the callers have a fallback.
-CALL_SECONDS = 2.0
-# Shorter allowances for calls made close to the deadline; below the last, no call is started.
-CALL_TIERS = (CALL_SECONDS, 1.0, 0.5)
-MIN_CALL_SECONDS = CALL_TIERS[-1]
-# Kept free after a call so that the invocation can still return its batch response.
-FINISH_SECONDS = 0.5
 
 ResourceFactory = Callable[[Any], Any]  # botocore Config -> boto3 DynamoDB service resource
 

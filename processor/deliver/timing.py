@@ -56,6 +56,18 @@ class Budget:
         return self.left() - seconds > 0
 
 
+# DynamoDB calls against the deadline (processor/deliver/dynamo.py); kept here because the App
+# reserves one after every send whether or not it has a table, without importing the table's code.
+# The most one call may take (connect + read timeout, one attempt). DynamoDB answers in
+# milliseconds; a call that needs seconds is an outage, and the callers have a fallback.
+CALL_SECONDS = 2.0
+# Shorter allowances for calls made close to the deadline; below the last, no call is started.
+CALL_TIERS = (CALL_SECONDS, 1.0, 0.5)
+MIN_CALL_SECONDS = CALL_TIERS[-1]
+# Kept free after a call so that the invocation can still return its batch response.
+FINISH_SECONDS = 0.5
+
+
 class Deadline:
     """The running invocation's remaining time, for parts built once per container (the table).
 

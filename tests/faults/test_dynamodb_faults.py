@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from processor import handler
-from processor.deliver.dynamo import FINISH_SECONDS, MIN_CALL_SECONDS
+from processor.deliver.timing import FINISH_SECONDS, MIN_CALL_SECONDS
 from processor.devtools.slack_standin import SlackStandIn
 from tests.deliver.fakes import FakeClock, LambdaContext, cloudtrail_event, event_ids_posted, kinesis_batch
 from tests.faults.conftest import DynamoCalls, ScriptedHttp, Tarpit, dead_url, emf, slack_app_env
