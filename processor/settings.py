@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -89,16 +89,14 @@ _FALSE = frozenset({"false", "0", "no", "off"})
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
 
-@dataclass(frozen=True, slots=True)
-class AccountRoute:
+class AccountRoute(NamedTuple):
     """Events from these accounts go to `target` (a channel id, webhook URL or topic ARN)."""
 
     accounts: frozenset[str]
     target: str
 
 
-@dataclass(frozen=True, slots=True)
-class SeverityRoute:
+class SeverityRoute(NamedTuple):
     """Alerts at `min_severity` or above also go to this Slack channel and/or SNS topic."""
 
     min_severity: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from processor.deliver.errors import DeliveryError, RateLimited, Unavailable
 
@@ -23,14 +23,13 @@ def no_jitter(delay: float) -> float:
     return delay
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """`max_attempts` counts the first try. Backoff doubles from `base` up to `cap` seconds."""
 
     max_attempts: int = 5
     base: float = 0.5
     cap: float = 8.0
-    jitter: Callable[[float], float] = field(default=full_jitter)
+    jitter: Callable[[float], float] = full_jitter
     default_retry_after: float = 1.0
 
     def delay(self, error: DeliveryError, attempt: int) -> float | None:

@@ -13,11 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Timing:
+class Timing(NamedTuple):
     """`clock` measures intervals (monotonic), `wall` stamps DynamoDB items (epoch seconds)."""
 
     clock: Callable[[], float] = time.monotonic
@@ -35,8 +34,7 @@ def remaining_seconds(context: Any) -> Callable[[], float]:
     return lambda: float("inf")
 
 
-@dataclass(frozen=True, slots=True)
-class Budget:
+class Budget(NamedTuple):
     """The invocation's remaining time minus a reserve kept for finishing a send that has started.
 
     `reserve` is at least one client timeout: a send begun with less time left could be cut off by

@@ -19,7 +19,7 @@ import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from processor.rules import patterns
 from processor.rules.lookup import through_list
@@ -45,8 +45,7 @@ MAX_GUARDS: Final[int] = 4  # per rule: later conjuncts rarely prune anything th
 PASS, FAIL, RAISES, TRUE = 0, 1, 2, 3
 
 
-@dataclass(frozen=True, slots=True)
-class GuardSpec:
+class GuardSpec(NamedTuple):
     """A conjunct found by `find_guards`, before compilation."""
 
     key: str

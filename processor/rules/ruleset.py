@@ -12,8 +12,7 @@ Ids are unique across every source.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from processor.errors import ConfigError, RuleError
 from processor.models import RuleFailure, RuleRef, Verdict
@@ -44,16 +43,14 @@ RULES_SEPARATOR: Final = "RULES_SEPARATOR"
 _NO_VERDICT: Final = Verdict()
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
+class CompiledRule(NamedTuple):
     """A rule as alerts name it (`ref`) and as it runs (`expression`)."""
 
     ref: RuleRef
     expression: CompiledExpression
 
 
-@dataclass(frozen=True, slots=True)
-class RuleCheck:
+class RuleCheck(NamedTuple):
     """One configured rule and whether it compiled: what `trailalert rules check` prints."""
 
     ref: RuleRef
@@ -65,8 +62,7 @@ class RuleCheck:
         return self.error is None
 
 
-@dataclass(frozen=True, slots=True)
-class RulesReport:
+class RulesReport(NamedTuple):
     """Every configured rule with its status, and every problem (not only the first)."""
 
     checks: tuple[RuleCheck, ...]
