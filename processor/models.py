@@ -1,5 +1,8 @@
 """Value objects that the stages exchange: frozen, typed, never dicts with agreed keys.
 
+NamedTuples where nothing more is needed (a frozen dataclass costs about five times as much to
+create, and every cold start creates them all); dataclasses where a field is derived or keyword-only.
+
 Data only: what an object derives from its fields is computed once, when it is made (`Alert.event_id`
 by the pipeline, `Destination.key` as it is built), so the hot path never calls into this module.
 """
@@ -9,11 +12,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """One CloudTrail event and a handle back to the input item it came from.
 
     `item_id` is what a retry is keyed on: the Kinesis sequence number, or `s3://bucket/key`
@@ -26,8 +28,7 @@ class Record:
     source: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class RuleRef:
+class RuleRef(NamedTuple):
     """What an alert says about the rule that matched it."""
 
     id: str
@@ -52,8 +53,7 @@ SEVERITY_RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(
 UNKNOWN_SEVERITY_RANK = SEVERITY_RANK["medium"]
 
 
-@dataclass(frozen=True, slots=True)
-class Threshold:
+class Threshold(NamedTuple):
     """A burst: `count` matches within `window_seconds` of event time, per group_by value."""
 
     count: int
@@ -90,8 +90,7 @@ class Destination:
         object.__setattr__(self, "key", key)
 
 
-@dataclass(frozen=True, slots=True)
-class SlackMessage:
+class SlackMessage(NamedTuple):
     """A rendered Slack message: fallback text plus Block Kit blocks.
 
     `key`: the idempotency key the Slack app posts it with (in the message metadata), so that a
@@ -128,8 +127,7 @@ class Status(StrEnum):
     SUPPRESSED = "suppressed"  # held back by a snooze or mute from Slack: counted, summed in its thread
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryOutcome:
+class DeliveryOutcome(NamedTuple):
     """The result of sending one alert to one destination."""
 
     alert: Alert
@@ -138,8 +136,7 @@ class DeliveryOutcome:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class RuleFailure:
+class RuleFailure(NamedTuple):
     """A rule raised while being evaluated on one event; the other rules still ran."""
 
     rule: RuleRef
@@ -147,10 +144,9 @@ class RuleFailure:
     event_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     """What the rules decided for one event."""
 
     matched: RuleRef | None = None
     ignored_by: RuleRef | None = None
-    failures: tuple[RuleFailure, ...] = field(default_factory=tuple)
+    failures: tuple[RuleFailure, ...] = ()

@@ -408,7 +408,7 @@ class Dispatcher:
         target = destination.target
         if destination.kind is not DestinationKind.SLACK_APP:
             return self._attempt(destination, budget, stats, lambda: sender.post(target, message, thread_ts))
-        keyed = dataclasses.replace(message, key=key)
+        keyed = message._replace(key=key)
         return self._attempt(
             destination,
             budget,
