@@ -171,9 +171,11 @@ class Selector(Generic[T]):
 
     def remembered_classes(self, number: int, values: list[Any]) -> list[int]:
         """`column_classes` of values the caller knows are all of REMEMBERED_TYPES."""
-        found = list(map(self._memos[number].get, values))
-        if None not in found:
-            return found  # type: ignore[return-value]
+        memo = self._memos[number]
+        try:  # the usual column: every value remembered (a KeyError is cheaper than looking for None)
+            return list(map(memo.__getitem__, values))
+        except KeyError:
+            found = list(map(memo.get, values))
         tests = self._string_tests[number]
         if tests is not None and found.count(None) >= BULK_STRINGS:
             if _STR_ONLY.issuperset(map(type, values)):  # every value through the tests, in C
@@ -208,12 +210,10 @@ class Selector(Generic[T]):
 
     def plans(self, classes: list[tuple[int, ...]]) -> list[Plan[T]]:
         """`plan` of each tuple of first-level classes."""
-        found = list(map(self._plans.get, classes))
-        if None in found:
-            for position, known in enumerate(found):
-                if known is None:
-                    found[position] = self.plan(classes[position])
-        return found  # type: ignore[return-value]
+        try:
+            return list(map(self._plans.__getitem__, classes))
+        except KeyError:
+            return list(map(self.plan, classes))
 
     def plan(self, classes: tuple[int, ...]) -> Plan[T]:
         """The plan for these classes of the first-level fields (not final if `later` is set)."""
@@ -235,7 +235,10 @@ class Selector(Generic[T]):
         """The final plans of records whose first-level plans (made from the classes `first`)
         all await the fields `later`, whose classes are `classes`."""
         keys = list(zip(first, classes, strict=True))
-        found = list(map(self._refined.get, keys))
+        try:
+            return list(map(self._refined.__getitem__, keys))
+        except KeyError:
+            found = list(map(self._refined.get, keys))
         if None in found:
             for position, known in enumerate(found):
                 if known is None:
