@@ -1,7 +1,9 @@
 """Value objects that the stages exchange: frozen, typed, never dicts with agreed keys.
 
-NamedTuples where nothing more is needed (a frozen dataclass costs about five times as much to
-create, and every cold start creates them all); dataclasses where a field is derived or keyword-only.
+NamedTuples where nothing more is needed: a frozen dataclass costs about five times as much to
+create, and every cold start creates them all. Slotted dataclasses where a field is derived or
+keyword-only, and for what is read per record or per rule run (Record, RuleRef, Verdict): a slot
+is read in half the time of a NamedTuple's field, which the backfill's core measures.
 
 Data only: what an object derives from its fields is computed once, when it is made (`Alert.event_id`
 by the pipeline, `Destination.key` as it is built), so the hot path never calls into this module.
@@ -15,7 +17,8 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 
-class Record(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Record:
     """One CloudTrail event and a handle back to the input item it came from.
 
     `item_id` is what a retry is keyed on: the Kinesis sequence number, or `s3://bucket/key`
@@ -28,7 +31,8 @@ class Record(NamedTuple):
     source: str = ""
 
 
-class RuleRef(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class RuleRef:
     """What an alert says about the rule that matched it."""
 
     id: str
@@ -144,9 +148,10 @@ class RuleFailure(NamedTuple):
     event_id: str
 
 
-class Verdict(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Verdict:
     """What the rules decided for one event."""
 
     matched: RuleRef | None = None
     ignored_by: RuleRef | None = None
-    failures: tuple[RuleFailure, ...] = ()
+    failures: tuple[RuleFailure, ...] = field(default_factory=tuple)

@@ -12,6 +12,7 @@ Ids are unique across every source.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from processor.errors import ConfigError, RuleError
@@ -43,8 +44,10 @@ RULES_SEPARATOR: Final = "RULES_SEPARATOR"
 _NO_VERDICT: Final = Verdict()
 
 
-class CompiledRule(NamedTuple):
-    """A rule as alerts name it (`ref`) and as it runs (`expression`)."""
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule as alerts name it (`ref`) and as it runs (`expression`); a slotted dataclass because
+    it is read for every rule a record runs (see processor/models.py)."""
 
     ref: RuleRef
     expression: CompiledExpression

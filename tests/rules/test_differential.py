@@ -80,12 +80,13 @@ def engine(rules: list[tuple[str, str]], ignore_rules: list[tuple[str, str]]) ->
         events_to_track=None,
         function_name=FUNCTION_NAME,
     )
+    from dataclasses import replace
 
     from processor.rules.ruleset import CompiledRule
 
     def renamed(compiled: tuple[CompiledRule, ...], named: list[tuple[str, str]]) -> list[CompiledRule]:
         return [
-            CompiledRule(rule.ref._replace(id=rule_id), rule.expression)
+            CompiledRule(replace(rule.ref, id=rule_id), rule.expression)
             for rule, (rule_id, _) in zip(compiled, named, strict=True)
         ]
 
