@@ -54,8 +54,8 @@ class Budget(NamedTuple):
         return self.left() - seconds > 0
 
 
-# DynamoDB calls against the deadline (processor/deliver/dynamo.py); kept here because the App
-# reserves one after every send whether or not it has a table, without importing the table's code.
+# DynamoDB calls against the deadline (dynamo.py). Here, not there, because the App reserves one
+# after every send, table or not, and should not import the table's code to do so.
 # The most one call may take (connect + read timeout, one attempt). DynamoDB answers in
 # milliseconds; a call that needs seconds is an outage, and the callers have a fallback.
 CALL_SECONDS = 2.0
