@@ -20,11 +20,13 @@ else is kept, and the full decode decides:
 * a member spelled with a dot on a guarded key's path (`{"userIdentity.type": ...}` resolves like
   the nested one) is refused by the partial decode (a member of an impossible type);
 * a guarded value that is a number is kept (msgspec and orjson differ on integers beyond 64 bits;
-  and numbers in guarded fields are rare);
+  and numbers in guarded fields are rare); in a field CloudTrail documents as a string
+  (STRING_FIELDS), anything but a string or null is refused by the partial decode;
 * msgspec skips the members it does not read without checking two things orjson refuses: UTF-8
   (a record that is not ASCII is checked by Python's decoder) and numbers beyond a double's range
-  (`might_overflow`). Nesting beyond msgspec's depth limit (lower than orjson's) fails the
-  partial decode, so such records are kept too.
+  (not checked: a record holding `1e400` where no rule reads is counted like any other when no
+  rule can match it; docs/architecture.md says why). Nesting deeper than orjson reads is looked
+  for in long records (`_unless_deep`): msgspec's own limit follows the interpreter's.
 """
 
 from __future__ import annotations
