@@ -426,8 +426,8 @@ class _LazyColumn:
 
     def __init__(self, member: str, attribute: str, struct: Any, inner: _Column) -> None:
         self._member_of = operator.attrgetter(attribute)
-        self._decode = msgspec.json.Decoder(struct).decode
-        self._decode_lines = msgspec.json.Decoder(struct).decode_lines
+        decoder = msgspec.json.Decoder(struct)
+        self._decode, self._decode_lines = decoder.decode, decoder.decode_lines
         self._inner = inner
         self._dotted = b'"' + member.encode() + b"."
 
@@ -443,23 +443,18 @@ class _LazyColumn:
             ]
         present = [member for member in members if member is not MISSING and member is not ODD]
         try:
-            nodes = self._decode_lines(b"\n".join(present))
-        except _REFUSED:  # a refused spelling below, or too deep for msgspec: one at a time
-            return list(map(self.one, records, raws))
-        values = iter(self._inner(nodes))
+            values = iter(self._inner(self._decode_lines(b"\n".join(present))))
+        except _REFUSED:  # some member is refused: one at a time, to tell which
+            values = map(self._key_of, present)
         return [member if member is MISSING or member is ODD else next(values) for member in members]
 
-    def one(self, record: Any, raw: Any) -> Any:
-        if self._suspect(raw):
-            return ODD
-        value = self._member_of(record)
-        if value is MISSING:
-            return MISSING
+    def _key_of(self, member: Any) -> Any:
+        """The key in one member, or ODD when the member is refused (a refused spelling below,
+        or too deep for msgspec): the full decode decides."""
         try:
-            node = self._decode(value)
-        except _REFUSED:  # a refused spelling below, or too deep for msgspec: the full decode decides
+            return self._inner.one(self._decode(member))
+        except _REFUSED:
             return ODD
-        return self._inner.one(node)
 
     def _suspect(self, raw: Any) -> bool:
         data = bytes(raw)

@@ -239,15 +239,14 @@ class Selector(Generic[T]):
             return list(map(self._refined.__getitem__, keys))
         except KeyError:
             found = list(map(self._refined.get, keys))
-        if None in found:
-            for position, known in enumerate(found):
-                if known is None:
-                    first_classes, later_classes = keys[position]
-                    known = dict(enumerate(first_classes))
-                    known.update(zip(later, later_classes, strict=True))
-                    if len(self._refined) >= PLAN_LIMIT:
-                        self._refined.clear()
-                    found[position] = self._refined[keys[position]] = self._plan(known, first_classes)
+        for position, known in enumerate(found):
+            if known is None:
+                first_classes, later_classes = keys[position]
+                known = dict(enumerate(first_classes))
+                known.update(zip(later, later_classes, strict=True))
+                if len(self._refined) >= PLAN_LIMIT:
+                    self._refined.clear()
+                found[position] = self._refined[keys[position]] = self._plan(known, first_classes)
         return found  # type: ignore[return-value]
 
     def _class_of(self, number: int, value: Any) -> int:
